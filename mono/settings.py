@@ -1,0 +1,154 @@
+"""Mono settings: everything comes from the environment (see `.env.example`).
+
+`DATABASE_URL` is required, and so is `SECRET_KEY` unless `DEBUG` is on; a missing one stops
+start-up with Django's `ImproperlyConfigured` naming the variable (`manage.py` prints it
+without a traceback). `make run` and `make test` set sensible values for a laptop.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env")
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key" if DEBUG else environ.Env.NOTSET)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "rest_framework",
+    "drf_spectacular",
+    "django_prometheus",
+    "mono",
+    "tenants",
+    "workflows",
+    "llm",
+    "webhooks",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "mono.urls"
+WSGI_APPLICATION = "mono.wsgi.application"
+ASGI_APPLICATION = "mono.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL")}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / ".data" / "staticfiles")
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".data" / "media")
+
+REDIS_URL = env.str("REDIS_URL", default="")
+# A Redis channel layer lets worker processes reach websocket consumers in the web process; the
+# in-memory layer only works where both run in one process (a single-process dev setup).
+CHANNEL_LAYERS = {
+    "default": (
+        {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+        if REDIS_URL
+        else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+    )
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tenants.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["tenants.permissions.HasTenantRole"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "mono.api.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Mono API",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# Temporal
+TEMPORAL_ADDRESS = env.str("TEMPORAL_ADDRESS", default="localhost:7233")
+TEMPORAL_NAMESPACE = env.str("TEMPORAL_NAMESPACE", default="default")
+TEMPORAL_PLATFORM_NAMESPACE = env.str("TEMPORAL_PLATFORM_NAMESPACE", default="mono-platform")
+TEMPORAL_PLATFORM_RETENTION_DAYS = env.int("TEMPORAL_PLATFORM_RETENTION_DAYS", default=365)
+TEMPORAL_TENANT_NAMESPACE_PREFIX = env.str("TEMPORAL_TENANT_NAMESPACE_PREFIX", default="mono-tenant-")
+TEMPORAL_CONNECT_TIMEOUT_SECONDS = env.float("TEMPORAL_CONNECT_TIMEOUT_SECONDS", default=5.0)
+TEMPORAL_UI_URL = env.str("TEMPORAL_UI_URL", default="http://localhost:8233")
+# How often `runworkers` looks for tenants created, deactivated or moved since it started.
+TEMPORAL_WORKER_REFRESH_SECONDS = env.float("TEMPORAL_WORKER_REFRESH_SECONDS", default=10.0)
+TEMPORAL_WORKER_ACTIVITY_THREADS = env.int("TEMPORAL_WORKER_ACTIVITY_THREADS", default=32)
+# How long SIGTERM waits for in-flight activities before cancelling them (they are retried).
+TEMPORAL_WORKER_SHUTDOWN_SECONDS = env.float("TEMPORAL_WORKER_SHUTDOWN_SECONDS", default=30.0)
+# Pollers per worker: with a worker per tenant and queue, a few long polls each keep idle cost low.
+TEMPORAL_WORKER_WORKFLOW_POLLERS = env.int("TEMPORAL_WORKER_WORKFLOW_POLLERS", default=2)
+TEMPORAL_WORKER_ACTIVITY_POLLERS = env.int("TEMPORAL_WORKER_ACTIVITY_POLLERS", default=1)
+TEMPORAL_WORKER_HEALTH_PORT = env.int("TEMPORAL_WORKER_HEALTH_PORT", default=9464)
+
+# LLM providers (keys may be empty until a provider is used).
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")
+MISTRAL_API_KEY = env.str("MISTRAL_API_KEY", default="")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"temporalio": {"level": "WARNING"}},
+}

@@ -1,0 +1,1 @@
+"""Mono's Temporal platform layer: clients, namespaces, queues, workers. Imports no app."""

@@ -1,0 +1,63 @@
+"""Temporal clients, one connection per event loop, one cheap `Client` per namespace.
+
+The SDK client is bound to the event loop it was created on, so connections are cached per
+loop; namespace clients share that loop's connection (`Client(service_client, namespace=...)`).
+Sync code (views, services, commands) goes through `mono.temporal.sync.run`.
+"""
+
+import asyncio
+import weakref
+from datetime import timedelta
+
+from django.conf import settings
+from temporalio.client import Client
+
+
+class TemporalUnavailable(RuntimeError):
+    """Temporal could not be reached; the message says where it was looked for."""
+
+
+_connections: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Client]" = weakref.WeakKeyDictionary()
+
+
+def platform_namespace() -> str:
+    return settings.TEMPORAL_PLATFORM_NAMESPACE
+
+
+def tenant_namespace(tenant_id: int) -> str:
+    return f"{settings.TEMPORAL_TENANT_NAMESPACE_PREFIX}{tenant_id}"
+
+
+async def connect(namespace: str | None = None) -> Client:
+    """Return a client for `namespace` (default: `TEMPORAL_NAMESPACE`) on the running loop."""
+    loop = asyncio.get_running_loop()
+    base = _connections.get(loop)
+    if base is None:
+        address = settings.TEMPORAL_ADDRESS
+        try:
+            base = await Client.connect(
+                address,
+                namespace=settings.TEMPORAL_NAMESPACE,
+                connect_timeout=timedelta(seconds=settings.TEMPORAL_CONNECT_TIMEOUT_SECONDS),
+            )
+        except RuntimeError as exc:
+            raise TemporalUnavailable(f"Cannot reach Temporal at {address} (TEMPORAL_ADDRESS): {exc}") from exc
+        _connections[loop] = base
+    if namespace is None or namespace == base.namespace:
+        return base
+    return Client(base.service_client, namespace=namespace, data_converter=base.data_converter)
+
+
+async def get_platform_client() -> Client:
+    return await connect(platform_namespace())
+
+
+async def get_tenant_client(tenant) -> Client:
+    """Client for the tenant's own namespace; `tenant` is a Tenant or its id."""
+    tenant_id = tenant if isinstance(tenant, int) else tenant.pk
+    return await connect(tenant_namespace(tenant_id))
+
+
+def forget_connections() -> None:
+    """Drop cached connections (after TEMPORAL_ADDRESS changes, e.g. in tests)."""
+    _connections.clear()

@@ -1,0 +1,44 @@
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from mono.temporal.client import TemporalUnavailable
+from tenants import selectors
+from tenants.services import workers_poller_report
+
+
+class Command(BaseCommand):
+    help = (
+        "Ask Temporal which workers poll each of Mono's task queues (every active tenant's and the "
+        "platform's), with the time of their last poll. Exits 1 if a queue has no poller."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--json",
+            dest="as_json",
+            action="store_true",
+            help="print the report as JSON",
+        )
+
+    def handle(self, *, as_json: bool, **options):
+        try:
+            report = workers_poller_report(tenant_ids=[t.id for t in selectors.active_tenant_refs()])
+        except TemporalUnavailable as exc:
+            raise CommandError(str(exc)) from exc
+        if as_json:
+            self.stdout.write(_json_dumps(report))
+        else:
+            for row in report:
+                pollers = (
+                    ", ".join(f"{p['identity']} (last poll {p['last_poll']})" for p in row["pollers"]) or "NO POLLERS"
+                )
+                self.stdout.write(f"{row['namespace']} / {row['task_queue']}: {pollers}")
+        unserved = [row for row in report if not row["pollers"]]
+        if unserved:
+            raise CommandError(f"{len(unserved)} of {len(report)} task queues have no worker polling them.")
+        self.stdout.write(self.style.SUCCESS(f"All {len(report)} task queues have workers."))
+
+
+def _json_dumps(report) -> str:
+    return json.dumps(report, indent=2, default=str)

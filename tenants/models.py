@@ -1,0 +1,97 @@
+"""Tenants, their members, and the API keys members use."""
+
+import hashlib
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    EDITOR = "editor", "Editor"
+    APPROVER = "approver", "Approver"
+    VIEWER = "viewer", "Viewer"
+
+
+class Tenant(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=63, unique=True)
+    is_active = models.BooleanField(default=True)
+    retention_days = models.PositiveIntegerField(
+        default=90,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text="How long Temporal keeps closed runs and Mono keeps execution history.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class TenantQuerySet(models.QuerySet):
+    """The one way to read tenant-owned rows: `Model.objects.for_tenant(tenant)`."""
+
+    def for_tenant(self, tenant: "Tenant | int"):
+        return self.filter(tenant_id=tenant if isinstance(tenant, int) else tenant.pk)
+
+
+class TenantOwned(models.Model):
+    """Base for every tenant-owned model: a tenant foreign key and `TenantQuerySet`.
+
+    The default manager is deliberately unfiltered (admin, migrations and related lookups need
+    it); code reaches tenant data through `for_tenant(...)`.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class Membership(TenantOwned):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.tenant_id} as {self.role}"
+
+
+class ApiKey(TenantOwned):
+    """A secret that acts as its member in its tenant. Only a hash of the secret is stored."""
+
+    PREFIX = "mono_"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    key_id = models.CharField(max_length=16, unique=True, help_text="Public part of the key, used to find it.")
+    secret_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.PREFIX}{self.key_id}_…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @staticmethod
+    def hash_secret(secret: str) -> str:
+        # The secret is 256 random bits, so a fast hash is enough; no password stretching.
+        return hashlib.sha256(secret.encode()).hexdigest()

@@ -1,0 +1,43 @@
+"""Reads for tenants, memberships and API keys."""
+
+from django.db.models import Count, QuerySet
+
+from mono.temporal.workers import TenantRef
+from tenants.models import ApiKey, Membership, Tenant
+
+
+def tenant_get_by_slug(*, slug: str) -> Tenant | None:
+    return Tenant.objects.filter(slug=slug).first()
+
+
+def membership_get(*, tenant: Tenant, user) -> Membership | None:
+    return Membership.objects.for_tenant(tenant).filter(user=user).select_related("tenant").first()
+
+
+def membership_for_request(*, user, tenant_slug: str | None) -> Membership | None:
+    """The membership a session user acts through: the `X-Tenant` slug, else their first."""
+    memberships = Membership.objects.filter(user=user).select_related("tenant").order_by("created_at", "id")
+    if tenant_slug:
+        memberships = memberships.filter(tenant__slug=tenant_slug)
+    return memberships.first()
+
+
+def member_list(*, tenant: Tenant) -> QuerySet[Membership]:
+    return Membership.objects.for_tenant(tenant).select_related("user")
+
+
+def api_key_list(*, tenant: Tenant) -> QuerySet[ApiKey]:
+    return ApiKey.objects.for_tenant(tenant).select_related("user")
+
+
+def active_tenant_refs() -> list[TenantRef]:
+    """Tenants whose workers should run (the worker host's tenant source)."""
+    return [
+        TenantRef(id=pk, retention_days=days)
+        for pk, days in Tenant.objects.filter(is_active=True).values_list("pk", "retention_days")
+    ]
+
+
+def members_by_role(*, tenant_id: int) -> dict[str, int]:
+    rows = Membership.objects.for_tenant(tenant_id).values("role").annotate(n=Count("id")).order_by("role")
+    return {row["role"]: row["n"] for row in rows}

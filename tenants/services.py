@@ -1,0 +1,256 @@
+"""Writes for tenants, memberships and API keys."""
+
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+
+from mono.temporal import queues, registry, sync
+from mono.temporal.client import connect, get_platform_client, get_tenant_client
+from mono.temporal.namespaces import (
+    NamespaceResult,
+    TemporalNamespaceManager,
+    TenantNamespaceSpec,
+)
+from mono.temporal.pollers import describe_pollers
+from mono.temporal.workers import TenantRef, WorkerSelection, desired_workers
+from tenants.models import ApiKey, Membership, Role, Tenant
+from tenants.temporal.types import PlatformProbeInput, TenantProbeInput
+from tenants.temporal.workflows import PlatformProbeWorkflow, TenantProbeWorkflow
+
+logger = logging.getLogger(__name__)
+User = get_user_model()
+
+
+# Tenants ---------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def tenant_create(*, name: str, slug: str, retention_days: int = 90, owner=None) -> Tenant:
+    """Create a tenant (and its owner's membership); its namespace follows after commit."""
+    tenant = Tenant(name=name, slug=slug, retention_days=retention_days)
+    tenant.full_clean()
+    tenant.save()
+    if owner is not None:
+        membership_add(tenant=tenant, user=owner, role=Role.OWNER)
+    transaction.on_commit(lambda: tenant_namespace_provision_quietly(tenant=tenant))
+    return tenant
+
+
+@transaction.atomic
+def tenant_update(*, tenant: Tenant, **fields) -> Tenant:
+    """Change name, active flag or retention; a retention change reaches Temporal after commit."""
+    allowed = {"name", "is_active", "retention_days"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError({field: "This field cannot be changed." for field in unknown})
+    retention_changed = "retention_days" in fields and fields["retention_days"] != tenant.retention_days
+    for field, value in fields.items():
+        setattr(tenant, field, value)
+    tenant.full_clean()
+    tenant.save(update_fields=list(fields))
+    if retention_changed:
+        transaction.on_commit(lambda: tenant_namespace_provision_quietly(tenant=tenant))
+    return tenant
+
+
+def tenant_namespace_provision(*, tenant: Tenant) -> NamespaceResult:
+    """Create or update the tenant's Temporal namespace now (raises if Temporal is down)."""
+    spec = TenantNamespaceSpec(tenant.pk, tenant.retention_days, description=tenant.name)
+
+    async def provision() -> NamespaceResult:
+        return await TemporalNamespaceManager(await connect()).ensure_tenant(spec)
+
+    return sync.run(provision)
+
+
+def tenant_namespace_provision_quietly(*, tenant: Tenant) -> NamespaceResult | None:
+    """Provision after commit without failing the caller: the tenant row is already saved, and
+    `runworkers` (which ensures each namespace before hosting it) or `provision_namespaces`
+    will finish the job if Temporal is unreachable now."""
+    try:
+        return tenant_namespace_provision(tenant=tenant)
+    except Exception:
+        logger.warning("namespace for tenant %s not provisioned yet", tenant.slug, exc_info=True)
+        return None
+
+
+def namespaces_provision(
+    *,
+    tenants: Iterable[Tenant],
+    include_platform: bool = True,
+    on_result: Callable[[NamespaceResult], None] | None = None,
+) -> list[NamespaceResult]:
+    """Provision the platform namespace and the given tenants' namespaces."""
+    specs = [TenantNamespaceSpec(t.pk, t.retention_days, description=t.name) for t in tenants]
+
+    async def provision() -> list[NamespaceResult]:
+        manager = TemporalNamespaceManager(await connect())
+        results = []
+        if include_platform:
+            results.append(await manager.ensure_platform())
+            if on_result:
+                on_result(results[0])
+        return results + await manager.ensure_tenants(specs, on_result=on_result)
+
+    return sync.run(provision, timeout=None)
+
+
+# Members ---------------------------------------------------------------------------------------
+
+
+def user_get_or_create(*, username: str):
+    user, _ = User.objects.get_or_create(username=username)
+    return user
+
+
+@transaction.atomic
+def membership_add(*, tenant: Tenant, user, role: str) -> Membership:
+    """Add `user` to `tenant` with `role`, or change the role of an existing member."""
+    membership = Membership.objects.for_tenant(tenant).filter(user=user).first()
+    if membership is None:
+        membership = Membership(tenant=tenant, user=user, role=role)
+        membership.full_clean(validate_constraints=False)
+        membership.save()
+        return membership
+    return membership_set_role(membership=membership, role=role)
+
+
+@transaction.atomic
+def membership_set_role(*, membership: Membership, role: str) -> Membership:
+    if membership.role == Role.OWNER and role != Role.OWNER:
+        _ensure_another_owner(membership)
+    membership.role = role
+    membership.full_clean(validate_constraints=False)
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership) -> None:
+    if membership.role == Role.OWNER:
+        _ensure_another_owner(membership)
+    # The member's keys act as the member, so they stop working with the membership.
+    ApiKey.objects.for_tenant(membership.tenant_id).filter(user_id=membership.user_id, revoked_at=None).update(
+        revoked_at=timezone.now()
+    )
+    membership.delete()
+
+
+def _ensure_another_owner(membership: Membership) -> None:
+    others = (
+        Membership.objects.for_tenant(membership.tenant_id)
+        .select_for_update()
+        .filter(role=Role.OWNER)
+        .exclude(pk=membership.pk)
+    )
+    if not others.exists():
+        raise ValidationError({"role": "A tenant must keep at least one owner."})
+
+
+# API keys --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def api_key_create(*, tenant: Tenant, user, name: str) -> tuple[ApiKey, str]:
+    """Create a key for a member; returns the row and the only copy of the full key."""
+    if not Membership.objects.for_tenant(tenant).filter(user=user).exists():
+        raise ValidationError({"user": f"{user} is not a member of tenant {tenant.slug}."})
+    key_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    api_key = ApiKey(
+        tenant=tenant,
+        user=user,
+        name=name,
+        key_id=key_id,
+        secret_hash=ApiKey.hash_secret(secret),
+    )
+    api_key.full_clean()
+    api_key.save()
+    return api_key, f"{ApiKey.PREFIX}{key_id}_{secret}"
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key
+
+
+# Last-used times are written at most this often per key, to keep authentication read-only
+# on the hot path.
+LAST_USED_RESOLUTION_SECONDS = 60
+
+
+def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
+    """The active key matching `raw_key`, or None; notes when it was last used."""
+    if not raw_key.startswith(ApiKey.PREFIX):
+        return None
+    key_id, sep, secret = raw_key[len(ApiKey.PREFIX) :].partition("_")
+    if not sep:
+        return None
+    api_key = ApiKey.objects.select_related("tenant", "user").filter(key_id=key_id, revoked_at=None).first()
+    if api_key is None or not secrets.compare_digest(api_key.secret_hash, ApiKey.hash_secret(secret)):
+        return None
+    now = timezone.now()
+    if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+    return api_key
+
+
+# Probes ----------------------------------------------------------------------------------------
+
+PROBE_TIMEOUT_SECONDS = 30.0
+
+
+def tenant_probe_run(*, tenant: Tenant):
+    """Run the probe workflow in the tenant's namespace and wait for its answer."""
+    return _run_probe(
+        namespace_client=lambda: get_tenant_client(tenant),
+        run=TenantProbeWorkflow.run,
+        arg=TenantProbeInput(tenant_id=tenant.pk),
+        workflow_id=f"tenant-probe-{tenant.pk}",
+        task_queue=queues.WORKFLOWS.name(tenant.pk),
+    )
+
+
+def platform_probe_run(*, requested_by: str = ""):
+    """Run the probe workflow in the platform namespace and wait for its answer."""
+    return _run_probe(
+        namespace_client=get_platform_client,
+        run=PlatformProbeWorkflow.run,
+        arg=PlatformProbeInput(requested_by=requested_by),
+        workflow_id="platform-probe",
+        task_queue=queues.PLATFORM.name(),
+    )
+
+
+def _run_probe(*, namespace_client, run, arg, workflow_id: str, task_queue: str):
+    async def execute():
+        client = await namespace_client()
+        # Concurrent probes of one namespace share a run instead of failing on the id.
+        return await client.execute_workflow(
+            run,
+            arg,
+            id=workflow_id,
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            execution_timeout=timedelta(seconds=PROBE_TIMEOUT_SECONDS),
+        )
+
+    return sync.run(execute, timeout=PROBE_TIMEOUT_SECONDS + 5)
+
+
+def workers_poller_report(*, tenant_ids: list[int]) -> list[dict]:
+    """Temporal's view of the pollers on every queue the platform and these tenants need."""
+    tenants = [TenantRef(id=tenant_id) for tenant_id in tenant_ids]
+    keys = list(desired_workers(WorkerSelection(), registry.registrations(), tenants))
+    return sync.run(lambda: describe_pollers(keys), timeout=None)
