@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions
+from rest_framework.routers import SimpleRouter
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
@@ -12,3 +13,11 @@ def exception_handler(exc, context):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail)
     return drf_exception_handler(exc, context)
+
+
+class OptionalSlashRouter(SimpleRouter):
+    """API paths are written without a trailing slash (`/api/v1/members/3`); one is tolerated."""
+
+    def __init__(self):
+        super().__init__()
+        self.trailing_slash = "/?"

