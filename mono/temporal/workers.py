@@ -15,6 +15,7 @@ import asyncio
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -177,6 +178,7 @@ class TemporalWorkerManager:
         self._stop: asyncio.Event | None = None
         self._wake: asyncio.Event | None = None
         self.reconciled = asyncio.Event()  # set after each reconcile; tests and readiness wait on it
+        self.stopped = threading.Event()  # set once every worker has shut down
         self.last_reconcile_error: str | None = None
 
     # Lifecycle -------------------------------------------------------------------------------
@@ -202,10 +204,11 @@ class TemporalWorkerManager:
         finally:
             await self._stop_workers(list(self._workers))
             executor.shutdown(wait=True)
+            self.stopped.set()
 
     def request_stop(self) -> None:
         """Ask `run()` to finish; safe to call from any thread or a signal handler."""
-        if self._loop and self._stop:
+        if self._loop and self._stop and not self.stopped.is_set():
             self._loop.call_soon_threadsafe(self._stop.set)
 
     def refresh_now(self) -> None:
@@ -309,11 +312,11 @@ class TemporalWorkerManager:
         logger.info("worker started: %s / %s", namespace, task_queue)
 
     async def _stop_workers(self, keys: list[WorkerKey]) -> None:
-        states = [self._workers.pop(key) for key in keys if key in self._workers]
+        states = [self._workers[key] for key in keys if key in self._workers]
         running = [state for state in states if state.running]
-        if not running:
-            return
         await asyncio.gather(*(state.worker.shutdown() for state in running), return_exceptions=True)
+        for key in keys:
+            self._workers.pop(key, None)
         for state in running:
             logger.info("worker stopped: %s / %s", state.namespace, state.task_queue)
 
