@@ -83,7 +83,9 @@ def test_shard_hosts_only_its_tenants(start_workers):
 
 def test_queue_selection_limits_hosted_queues(start_workers):
     tenant = services.tenant_create(name="Acme", slug="acme")
-    manager = start_workers(tenant_source=selectors.active_tenant_refs, selection=WorkerSelection(queues=frozenset({"platform"})))
+    manager = start_workers(
+        tenant_source=selectors.active_tenant_refs, selection=WorkerSelection(queues=frozenset({"platform"}))
+    )
     assert manager.hosted == {(platform_namespace(), "platform")}
     assert tenant_namespace(tenant.pk) not in {ns for ns, _ in manager.hosted}
 
@@ -157,6 +159,8 @@ def test_runworkers_serves_health_and_stops_on_sigterm():
         assert report["healthy"] is True
         assert (tenant_namespace(tenant.pk), "workflows") in hosted
         assert (platform_namespace(), "platform") in hosted
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+        assert "process_resident_memory_bytes" in metrics
 
         started = time.monotonic()
         process.send_signal(signal.SIGTERM)
