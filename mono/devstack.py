@@ -39,8 +39,8 @@ def embedded_postgres_url() -> tuple[str, object]:
     exists = server.psql("SELECT 1 FROM pg_database WHERE datname = 'mono';")
     if "1 row" not in exists:
         server.psql("CREATE DATABASE mono;")
-    socket_dir = quote(str(DATA / "postgres"), safe="")
-    return f"postgres://postgres@{socket_dir}/mono", server
+    # The server listens on a Unix socket in its data folder; `host` in the query names it.
+    return f"postgres://postgres@/mono?host={quote(str(DATA / 'postgres'))}", server
 
 
 def temporal(address: str | None) -> tuple[str, TemporalDevServer | None]:
@@ -68,6 +68,10 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     args = parser.parse_args()
 
+    # Ctrl-C and SIGTERM both end the session here, even where the shell started us with
+    # SIGINT ignored (a background job).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     stoppers: list = []
     children: list[subprocess.Popen] = []
     try:
