@@ -8,6 +8,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 from temporalio.api.enums.v1 import EventType
 
@@ -171,3 +172,25 @@ def test_runworkers_serves_health_and_stops_on_sigterm():
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_workers_health_command_reports_pollers_and_fails_on_unserved_queue(start_workers, capsys):
+    served = services.tenant_create(name="Acme", slug="acme")
+    start_workers(tenant_source=lambda: [TenantRef(served.pk)])
+    call_command("workers_health")
+    out = capsys.readouterr().out
+    assert f"{tenant_namespace(served.pk)} / workflows: " in out
+    assert "last poll 20" in out
+    assert "All 2 task queues have workers." in out
+
+    unserved = services.tenant_create(name="Nobody", slug="nobody")  # this host does not serve it
+    with pytest.raises(CommandError, match="1 of 3 task queues have no worker"):
+        call_command("workers_health")
+    assert f"{tenant_namespace(unserved.pk)} / workflows: NO POLLERS" in capsys.readouterr().out
+
+
+def test_probe_command_answers_through_the_workers(start_workers, capsys):
+    tenant = services.tenant_create(name="Acme", slug="acme", owner=UserFactory(username="alice"))
+    start_workers(tenant_source=selectors.active_tenant_refs)
+    call_command("probe_workers", "--tenant", tenant.slug)
+    assert "tenant acme: members by role {'owner': 1}" in capsys.readouterr().out
