@@ -36,5 +36,4 @@ format: $(VENV)/.dev
 	$(VENV)/bin/ruff format .
 
 bench: $(VENV)/.dev
-	DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/mono}" DEBUG=1 \
-	$(PY) bench/platform.py
+	$(PY) bench/provisioning_and_workers.py

@@ -164,7 +164,7 @@ class TemporalNamespaceManager:
     async def _list_search_attributes(self, namespace: str):
         # The operator service reads namespaces through a cache that learns of a new namespace a
         # moment after it is registered; wait for it rather than report a false "not found".
-        delay = 0.05
+        delay = 0.05  # the cache catches up within ~0.3-1.5 s here: poll finely, not exponentially
         deadline = asyncio.get_running_loop().time() + NEW_NAMESPACE_VISIBILITY_SECONDS
         while True:
             try:
@@ -173,4 +173,4 @@ class TemporalNamespaceManager:
                 if exc.status != RPCStatusCode.NOT_FOUND or asyncio.get_running_loop().time() > deadline:
                     raise
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 1.0)
+            delay = min(delay * 1.5, 0.2)

@@ -194,8 +194,8 @@ class TemporalWorkerManager:
         try:
             while not self._stop.is_set():
                 try:
-                    await self._reconcile(namespaces, executor)
                     self.last_reconcile_error = None
+                    await self._reconcile(namespaces, executor)
                 except Exception as exc:  # keep hosting what runs; try again next round
                     logger.exception("worker reconcile failed")
                     self.last_reconcile_error = str(exc)
@@ -246,33 +246,37 @@ class TemporalWorkerManager:
         tenants = await asyncio.to_thread(self._tenant_source)
         desired = desired_workers(self.selection, self._registrations, tenants)
         await self._stop_workers([key for key in self._workers if key not in desired])
-        for key, (registration, tenant) in desired.items():
-            state = self._workers.get(key)
-            if state and state.running:
-                continue
-            await self._ensure_namespace(namespaces, key[0], tenant)
-            self._start_worker(
-                key,
-                registration,
-                tenant,
-                await connect(key[0]),
-                executor,
-                previous=state,
-            )
+        to_start = {
+            key: value for key, value in desired.items() if not (key in self._workers and self._workers[key].running)
+        }
+        ready = await self._ensure_namespaces(namespaces, {key[0]: tenant for key, (_, tenant) in to_start.items()})
+        for key, (registration, tenant) in to_start.items():
+            if key[0] in ready:
+                client = await connect(key[0])
+                self._start_worker(key, registration, tenant, client, executor, self._workers.get(key))
 
-    async def _ensure_namespace(
-        self,
-        namespaces: TemporalNamespaceManager,
-        namespace: str,
-        tenant: TenantRef | None,
-    ) -> None:
-        if namespace in self._provisioned:
-            return
-        if tenant is None:
-            await namespaces.ensure_platform()
-        else:
-            await namespaces.ensure_tenant(TenantNamespaceSpec(tenant.id, tenant.retention_days))
-        self._provisioned.add(namespace)
+    async def _ensure_namespaces(
+        self, namespaces: TemporalNamespaceManager, wanted: dict[str, TenantRef | None]
+    ) -> set[str]:
+        """Ensure each namespace not yet ensured by this process, a few at a time; returns those
+        ready. One failing namespace is logged and retried next round without holding up the rest."""
+        gate = asyncio.Semaphore(8)
+
+        async def ensure(namespace: str, tenant: TenantRef | None) -> None:
+            async with gate:
+                if tenant is None:
+                    await namespaces.ensure_platform()
+                else:
+                    await namespaces.ensure_tenant(TenantNamespaceSpec(tenant.id, tenant.retention_days))
+            self._provisioned.add(namespace)
+
+        pending = {ns: tenant for ns, tenant in wanted.items() if ns not in self._provisioned}
+        outcomes = await asyncio.gather(*(ensure(ns, t) for ns, t in pending.items()), return_exceptions=True)
+        for namespace, outcome in zip(pending, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                logger.warning("namespace %s not ready, retrying next round: %s", namespace, outcome)
+                self.last_reconcile_error = f"{namespace}: {outcome}"
+        return {ns for ns in wanted if ns in self._provisioned}
 
     def _start_worker(
         self,

@@ -36,8 +36,10 @@ class Command(BaseCommand):
                 self.stdout.write(f"{row['namespace']} / {row['task_queue']}: {pollers}")
         unserved = [row for row in report if not row["pollers"]]
         if unserved:
+            # Exit 1 either way; with --json the report above is the whole output on stdout.
             raise CommandError(f"{len(unserved)} of {len(report)} task queues have no worker polling them.")
-        self.stdout.write(self.style.SUCCESS(f"All {len(report)} task queues have workers."))
+        if not as_json:
+            self.stdout.write(self.style.SUCCESS(f"All {len(report)} task queues have workers."))
 
 
 def _json_dumps(report) -> str:
