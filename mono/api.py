@@ -2,16 +2,23 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions
+from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from mono.errors import ServiceError
 
 
 def exception_handler(exc, context):
     """DRF's handler, plus: a Django `ValidationError` from a service becomes a 400 whose body
-    names the offending fields, like a serializer error."""
+    names the offending fields, like a serializer error; a `ServiceError` keeps its status."""
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail)
+    elif isinstance(exc, ServiceError):
+        # Answered as given: structured details (e.g. graph errors with null node ids) stay JSON.
+        detail = {"detail": exc.detail} if isinstance(exc.detail, str) else exc.detail
+        return Response(detail, status=exc.status_code)
     return drf_exception_handler(exc, context)
 
 

@@ -144,6 +144,18 @@ TEMPORAL_WORKER_WORKFLOW_POLLERS = env.int("TEMPORAL_WORKER_WORKFLOW_POLLERS", d
 TEMPORAL_WORKER_ACTIVITY_POLLERS = env.int("TEMPORAL_WORKER_ACTIVITY_POLLERS", default=1)
 TEMPORAL_WORKER_HEALTH_PORT = env.int("TEMPORAL_WORKER_HEALTH_PORT", default=9464)
 
+# Project models an UpdateRecordNode may update (`data.model`), and which fields: only
+# tenant-owned models, always scoped to the run's tenant.
+WORKFLOW_UPDATABLE_MODELS = {"workflows.emailtemplate": ["subject", "body"]}
+
+# Outbound webhooks (WebhookNode): hosts allowed even on private addresses (development, tests).
+WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+
+# E-mail (EmailNode, campaigns): e.g. smtp://user:password@host:587 or consolemail:// (prints).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="mono@localhost")
+
 # LLM providers (keys may be empty until a provider is used).
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")

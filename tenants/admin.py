@@ -16,6 +16,8 @@ class TenantAdmin(admin.ModelAdmin):
     list_filter = ["is_active"]
     search_fields = ["slug", "name"]
     prepopulated_fields = {"slug": ["name"]}
+    # Receivers of the tenant's signed webhooks need the secret, so operators may read it.
+    readonly_fields = ["webhook_signing_secret", "created_at"]
     inlines = [MembershipInline]
     actions = ["provision_namespaces"]
 

@@ -1,6 +1,8 @@
 """Tenants, their members, and the API keys members use."""
 
+import base64
 import hashlib
+import secrets
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -15,6 +17,11 @@ class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer"
 
 
+def new_signing_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` + base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
 class Tenant(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=63, unique=True)
@@ -23,6 +30,11 @@ class Tenant(models.Model):
         default=90,
         validators=[MinValueValidator(1), MaxValueValidator(3650)],
         help_text="How long Temporal keeps closed runs and Mono keeps execution history.",
+    )
+    webhook_signing_secret = models.CharField(
+        max_length=100,
+        default=new_signing_secret,
+        help_text="Signs the bodies of outgoing webhook calls (Standard Webhooks).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -1,0 +1,25 @@
+"""Errors services raise for the API to answer with the right status.
+
+Services stay free of DRF; `mono.api.exception_handler` turns these into responses.
+`detail` is what the client sees: a message, or a dict naming the fields at fault.
+"""
+
+
+class ServiceError(Exception):
+    status_code = 400
+
+    def __init__(self, detail: str | dict | list):
+        super().__init__(detail if isinstance(detail, str) else repr(detail))
+        self.detail = detail
+
+
+class PermissionDenied(ServiceError):
+    status_code = 403
+
+
+class Conflict(ServiceError):
+    status_code = 409
+
+
+class Unavailable(ServiceError):
+    status_code = 503

@@ -1,0 +1,147 @@
+from django.conf import settings
+from rest_framework import serializers
+
+from mono.temporal.client import tenant_namespace
+from workflows.models import (
+    ApprovalDecision,
+    ApprovalRequest,
+    DefinitionStatus,
+    StepExecution,
+    WorkflowDefinition,
+    WorkflowExecution,
+    WorkflowVersion,
+)
+
+
+class DefinitionSerializer(serializers.ModelSerializer):
+    latest_version = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WorkflowDefinition
+        fields = ["id", "name", "slug", "description", "status", "latest_version", "created_at", "updated_at"]
+        read_only_fields = fields
+
+    def get_latest_version(self, definition: WorkflowDefinition) -> int | None:
+        if hasattr(definition, "latest_number"):  # annotated by the list selector
+            return definition.latest_number
+        latest = definition.latest_version
+        return latest.number if latest else None
+
+
+class DefinitionDetailSerializer(DefinitionSerializer):
+    definition = serializers.SerializerMethodField()
+
+    class Meta(DefinitionSerializer.Meta):
+        fields = [*DefinitionSerializer.Meta.fields, "definition"]
+        read_only_fields = fields
+
+    def get_definition(self, definition: WorkflowDefinition) -> dict | None:
+        latest = definition.latest_version
+        return latest.graph if latest else None
+
+
+class DefinitionWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True)
+    status = serializers.ChoiceField(choices=[DefinitionStatus.DRAFT, DefinitionStatus.PUBLISHED], required=False)
+    definition = serializers.JSONField(help_text="ReactFlow toObject() document: nodes, edges, viewport.")
+
+
+class GraphSerializer(serializers.Serializer):
+    definition = serializers.JSONField()
+
+
+class VersionSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.username", default=None, read_only=True)
+
+    class Meta:
+        model = WorkflowVersion
+        fields = ["number", "author", "created_at", "graph"]
+        read_only_fields = fields
+
+
+class ExecuteSerializer(serializers.Serializer):
+    input = serializers.JSONField(required=False, default=dict)
+
+    def validate_input(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Input must be a JSON object.")
+        return value
+
+
+class StepSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = StepExecution
+        fields = ["node_id", "node_type", "status", "attempt", "input", "output", "error", "started_at", "finished_at"]
+        read_only_fields = fields
+
+
+class ExecutionSerializer(serializers.ModelSerializer):
+    workflow = serializers.IntegerField(source="definition_id", read_only=True)
+    version = serializers.IntegerField(source="version.number", read_only=True)
+    started_by = serializers.CharField(source="started_by.username", default=None, read_only=True)
+    temporal = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WorkflowExecution
+        fields = [
+            "id", "workflow", "version", "status", "input", "output", "error", "started_by",
+            "created_at", "started_at", "finished_at", "temporal",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_temporal(self, execution: WorkflowExecution) -> dict:
+        namespace = tenant_namespace(execution.tenant_id)
+        return {
+            "namespace": namespace,
+            "workflow_id": execution.id,
+            "run_id": execution.run_id,
+            "ui_url": f"{settings.TEMPORAL_UI_URL}/namespaces/{namespace}/workflows/{execution.id}",
+        }
+
+
+class ExecutionDetailSerializer(ExecutionSerializer):
+    steps = StepSerializer(many=True, read_only=True)
+
+    class Meta(ExecutionSerializer.Meta):
+        fields = [*ExecutionSerializer.Meta.fields, "steps"]
+        read_only_fields = fields
+
+
+class DecisionSerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="user.username", read_only=True)
+
+    class Meta:
+        model = ApprovalDecision
+        fields = ["user", "decision", "comment", "created_at"]
+        read_only_fields = fields
+
+
+class ApprovalSerializer(serializers.ModelSerializer):
+    execution = serializers.CharField(source="execution_id", read_only=True)
+    eligible = serializers.JSONField(source="eligible_usernames", read_only=True)
+    decisions = DecisionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ApprovalRequest
+        fields = [
+            "id", "execution", "node_id", "message", "approvers", "eligible", "quorum", "deadline",
+            "on_timeout", "status", "timed_out", "created_at", "decided_at", "decisions",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class DecideSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["approve", "reject"])
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class TemplateSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    definition = serializers.JSONField()
+
+
+class InstantiateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)

@@ -1,0 +1,220 @@
+"""Workflow API: definitions and versions, executions, approvals, templates."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from tenants.permissions import Permission
+from workflows import library, selectors
+from workflows.api.serializers import (
+    ApprovalSerializer,
+    DecideSerializer,
+    DefinitionDetailSerializer,
+    DefinitionSerializer,
+    DefinitionWriteSerializer,
+    ExecuteSerializer,
+    ExecutionDetailSerializer,
+    ExecutionSerializer,
+    GraphSerializer,
+    InstantiateSerializer,
+    TemplateSerializer,
+    VersionSerializer,
+)
+from workflows.graph.compiler import diff_definitions
+from workflows.graph.validation import validate_definition
+from workflows.services import approvals, definitions, executions
+
+STATUS_FILTER = OpenApiParameter("status", str, description="only this status")
+
+
+class WorkflowViewSet(viewsets.ModelViewSet):
+    """Workflow definitions. A changed `definition` creates a new version; DELETE archives."""
+
+    required_permissions = {
+        "execute": Permission.EXECUTE,
+        "validate": Permission.VIEW,
+        "restore": Permission.EDIT,
+    }
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        params = self.request.query_params
+        return selectors.definition_list(
+            tenant=self.request.tenant, status=params.get("status"), name=params.get("name")
+        )
+
+    def get_object(self):
+        # Detail routes find archived definitions too; the list hides them unless asked.
+        queryset = selectors.definition_list(tenant=self.request.tenant, include_archived=True)
+        return get_object_or_404(queryset, pk=self.kwargs["pk"])
+
+    def get_serializer_class(self):
+        return DefinitionSerializer if self.action == "list" else DefinitionDetailSerializer
+
+    @extend_schema(parameters=[STATUS_FILTER, OpenApiParameter("name", str)])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=DefinitionWriteSerializer, responses={201: DefinitionDetailSerializer})
+    def create(self, request):
+        data = _valid(DefinitionWriteSerializer, request.data)
+        definition = definitions.definition_create(
+            tenant=request.tenant,
+            name=data["name"],
+            graph=data["definition"],
+            description=data.get("description", ""),
+            status=data.get("status", "draft"),
+            actor=request.user,
+        )
+        return Response(self._detail(definition), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=DefinitionWriteSerializer, responses=DefinitionDetailSerializer)
+    def partial_update(self, request, pk=None):
+        data = _valid(DefinitionWriteSerializer, request.data, partial=True)
+        graph = data.pop("definition", None)
+        definition = definitions.definition_update(
+            definition=self.get_object(), actor=request.user, graph=graph, **data
+        )
+        return Response(self._detail(definition))
+
+    def destroy(self, request, pk=None):
+        definitions.definition_archive(definition=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=GraphSerializer, responses={200: dict})
+    @action(detail=False, methods=["post"])
+    def validate(self, request):
+        """Dry validation for the editor: every problem, each naming its node/edge and field."""
+        graph = _valid(GraphSerializer, request.data)["definition"]
+        errors = [error.to_dict() for error in validate_definition(graph)]
+        return Response({"valid": not errors, "errors": errors})
+
+    @extend_schema(responses=VersionSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def versions(self, request, pk=None):
+        versions = selectors.version_list(tenant=request.tenant, definition=self.get_object())
+        page = self.paginate_queryset(versions)
+        return self.get_paginated_response(VersionSerializer(page, many=True).data)
+
+    @extend_schema(request=None, responses=DefinitionDetailSerializer)
+    @action(detail=True, methods=["post"], url_path=r"versions/(?P<number>\d+)/restore")
+    def restore(self, request, pk=None, number=None):
+        definition = self.get_object()
+        version = get_object_or_404(selectors.version_list(tenant=request.tenant, definition=definition), number=number)
+        definition = definitions.version_restore(definition=definition, version=version, actor=request.user)
+        return Response(self._detail(definition))
+
+    @extend_schema(parameters=[OpenApiParameter("from", int), OpenApiParameter("to", int)], responses={200: dict})
+    @action(detail=True, methods=["get"])
+    def diff(self, request, pk=None):
+        """Nodes and edges added, removed and changed between two versions."""
+        versions = selectors.version_list(tenant=request.tenant, definition=self.get_object())
+        old = get_object_or_404(versions, number=request.query_params.get("from") or 0)
+        new = get_object_or_404(versions, number=request.query_params.get("to") or 0)
+        return Response(diff_definitions(old.graph, new.graph))
+
+    @extend_schema(request=ExecuteSerializer, responses={202: ExecutionSerializer})
+    @action(detail=True, methods=["post"])
+    def execute(self, request, pk=None):
+        data = _valid(ExecuteSerializer, request.data)
+        execution = executions.execution_start(
+            tenant=request.tenant, definition=self.get_object(), input=data["input"], actor=request.user
+        )
+        execution.refresh_from_db()
+        return Response(ExecutionSerializer(execution).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(parameters=[STATUS_FILTER], responses=ExecutionSerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="executions")
+    def execution_history(self, request, pk=None):
+        runs = selectors.execution_list(
+            tenant=request.tenant, definition=self.get_object(), status=request.query_params.get("status")
+        )
+        page = self.paginate_queryset(runs)
+        return self.get_paginated_response(ExecutionSerializer(page, many=True).data)
+
+    def _detail(self, definition) -> dict:
+        return DefinitionDetailSerializer(definition).data
+
+
+class ExecutionViewSet(viewsets.ReadOnlyModelViewSet):
+    required_permissions = {"cancel": Permission.EXECUTE}
+
+    def get_queryset(self):
+        return selectors.execution_list(tenant=self.request.tenant, status=self.request.query_params.get("status"))
+
+    def get_serializer_class(self):
+        return ExecutionSerializer if self.action == "list" else ExecutionDetailSerializer
+
+    @extend_schema(parameters=[STATUS_FILTER])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=None, responses={202: ExecutionSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        execution = executions.execution_cancel(execution=self.get_object())
+        return Response(ExecutionSerializer(execution).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ApprovalViewSet(viewsets.ReadOnlyModelViewSet):
+    """The caller's approval inbox: approvals they may decide (`?status=pending`)."""
+
+    serializer_class = ApprovalSerializer
+    required_permissions = {"decide": Permission.APPROVE}
+
+    def get_queryset(self):
+        return selectors.approval_list(
+            tenant=self.request.tenant, user=self.request.user, status=self.request.query_params.get("status")
+        )
+
+    @extend_schema(parameters=[STATUS_FILTER])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=DecideSerializer, responses=ApprovalSerializer)
+    @action(detail=True, methods=["post"])
+    def decide(self, request, pk=None):
+        data = _valid(DecideSerializer, request.data)
+        # Any approval of the tenant is found here, so a non-approver gets 403 rather than 404.
+        approval = get_object_or_404(selectors.approval_list(tenant=request.tenant), pk=pk)
+        approvals.approval_decide(
+            approval=approval, user=request.user, decision=data["decision"], comment=data["comment"]
+        )
+        approval.refresh_from_db()
+        return Response(ApprovalSerializer(approval).data)
+
+
+class TemplateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The template library; instantiating one creates a draft definition from it."""
+
+    serializer_class = TemplateSerializer
+    pagination_class = None
+    lookup_field = "slug"
+    required_permissions = {"instantiate": Permission.EDIT}
+
+    def get_queryset(self):
+        return list(library.TEMPLATES.values())
+
+    @extend_schema(request=InstantiateSerializer, responses={201: DefinitionDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def instantiate(self, request, slug=None):
+        template = library.TEMPLATES.get(slug)
+        if template is None:
+            return Response({"detail": f"No template {slug!r}."}, status=status.HTTP_404_NOT_FOUND)
+        data = _valid(InstantiateSerializer, request.data)
+        definition = definitions.definition_create(
+            tenant=request.tenant,
+            name=data.get("name") or template.name,
+            graph=template.definition,
+            description=template.description,
+            actor=request.user,
+        )
+        return Response(DefinitionDetailSerializer(definition).data, status=status.HTTP_201_CREATED)
+
+
+def _valid(serializer_class, data, **kwargs) -> dict:
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

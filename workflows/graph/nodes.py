@@ -1,0 +1,285 @@
+"""The node type registry: canonical names, aliases, branch handles and each type's `data` rules.
+
+Each type's check returns the data normalised for the engine (defaults filled, durations turned
+into whole seconds alongside the ISO text) and every problem found, never raising.
+"""
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from workflows import expressions, templating
+from workflows.graph import durations
+
+# The tenant roles an approver entry may name instead of a username. Kept here rather than
+# imported from `tenants` because this module must not import Django.
+ROLE_NAMES = frozenset({"owner", "admin", "editor", "approver", "viewer"})
+COLLECTION_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+MODEL_PATTERN = re.compile(r"[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*")
+HANDLE_ALIASES = {"yes": "true", "no": "false"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a node's data: an error code, the field (dotted path) and a message."""
+
+    code: str
+    field: str
+    message: str
+
+
+def _template_problems(value: Any, path: str = "") -> list[tuple[str, str]]:
+    """`(path, message)` for every string inside nested dicts and lists that does not compile."""
+    if isinstance(value, str):
+        problem = templating.check(value)
+        return [(path, problem)] if problem else []
+    problems: list[tuple[str, str]] = []
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            problems += _template_problems(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            problems += _template_problems(item, f"{path}[{index}]")
+    return problems
+
+
+class _Data:
+    """A node's `data` being checked: collects problems and builds the normalised copy."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.raw = data
+        self.out: dict[str, Any] = dict(data)
+        self.problems: list[Problem] = []
+
+    def problem(self, code: str, field: str, message: str) -> None:
+        self.problems.append(Problem(code, field, message))
+
+    def present(self, field: str) -> bool:
+        return self.raw.get(field) not in (None, "")
+
+    def require(self, field: str, what: str) -> bool:
+        if not self.present(field):
+            self.problem("missing_field", field, f"{field} is required ({what})")
+            return False
+        return True
+
+    def choice(self, field: str, options: tuple[str, ...], default: str | None, *, upper: bool = False) -> None:
+        value = self.raw.get(field)
+        if value in (None, ""):
+            if default is None:
+                self.require(field, f"one of {', '.join(options)}")
+            self.out[field] = default
+            return
+        normal = value.upper() if upper and isinstance(value, str) else value
+        if normal not in options:
+            self.problem("invalid_field", field, f"{field} must be one of {', '.join(options)}, not {value!r}")
+        else:
+            self.out[field] = normal
+
+    def template(self, field: str, *, required: bool = False, what: str = "a template") -> None:
+        if not self.present(field):
+            if required:
+                self.require(field, what)
+            return
+        value = self.raw[field]
+        if not isinstance(value, str):
+            self.problem("invalid_field", field, f"{field} must be text ({what})")
+        elif problem := templating.check(value):
+            self.problem("invalid_template", field, f"{field}: {problem}")
+
+    def template_value(self, field: str, value: Any) -> None:
+        """Strings anywhere inside `value` are templates; each must compile."""
+        for path, problem in _template_problems(value):
+            where = f"{field}.{path}" if path and not path.startswith("[") else f"{field}{path}"
+            self.problem("invalid_template", where, f"{where}: {problem}")
+
+    def duration(self, field: str, seconds_field: str) -> None:
+        self.out[seconds_field] = None
+        if not self.present(field):
+            return
+        try:
+            self.out[seconds_field] = durations.duration_seconds(self.raw[field])
+        except durations.DurationError as exc:
+            self.problem("invalid_duration", field, f"{field}: {exc}")
+
+
+def _start(data: _Data) -> None:
+    data.choice("trigger", ("manual", "webhook", "schedule"), "manual")
+
+
+def _approval(data: _Data) -> None:
+    approvers = data.raw.get("approvers")
+    names: list[str] = []
+    if approvers in (None, "", []):
+        data.require("approvers", "a list of usernames and/or role names")
+    elif not isinstance(approvers, list) or not all(isinstance(name, str) and name.strip() for name in approvers):
+        data.problem("invalid_field", "approvers", "approvers must be a list of usernames and/or role names")
+    else:
+        names = list(dict.fromkeys(name.strip() for name in approvers))
+        data.out["approvers"] = names
+    quorum = data.raw.get("quorum")
+    if quorum in (None, ""):
+        data.out["quorum"] = "any"
+    elif isinstance(quorum, str) and quorum.strip().lower() in ("any", "all"):
+        data.out["quorum"] = quorum.strip().lower()
+    elif isinstance(quorum, int | str) and not isinstance(quorum, bool) and str(quorum).strip().isdigit():
+        needed = int(str(quorum).strip())
+        # A role can have any number of members, so the bound is only known for plain usernames.
+        all_usernames = bool(names) and not any(name in ROLE_NAMES for name in names)
+        if needed < 1 or (all_usernames and needed > len(names)):
+            data.problem("invalid_field", "quorum", f"quorum {needed} must be between 1 and {len(names)} approvers")
+        data.out["quorum"] = needed
+    else:
+        data.problem("invalid_field", "quorum", f"quorum must be any, all or a number of approvals, not {quorum!r}")
+    data.duration("timeout", "timeout_seconds")
+    data.choice("onTimeout", ("reject", "approve"), "reject")
+    data.template("message")
+
+
+def _wait(data: _Data) -> None:
+    has_duration, has_until = data.present("duration"), data.present("until")
+    data.out["duration_seconds"] = None
+    if has_duration and has_until:
+        data.problem("conflicting_fields", "until", "give either duration or until, not both")
+    elif not has_duration and not has_until:
+        data.problem("missing_field", "duration", "a Wait needs a duration (e.g. PT1H) or an until datetime")
+    elif has_duration:
+        data.duration("duration", "duration_seconds")
+    elif isinstance(until := data.raw["until"], str) and ("{{" in until or "{%" in until):
+        data.template("until")
+    else:
+        try:
+            durations.parse_datetime(until)
+        except durations.DurationError as exc:
+            data.problem("invalid_datetime", "until", f"until: {exc}")
+
+
+def _decision(data: _Data) -> None:
+    if not data.require("condition", "a CEL expression such as input.amount > 100"):
+        return
+    if problem := expressions.check_condition(data.raw["condition"]):
+        data.problem("invalid_expression", "condition", f"condition: {problem}")
+
+
+def _email(data: _Data) -> None:
+    if data.present("template"):
+        if not isinstance(data.raw["template"], str):
+            data.problem("invalid_field", "template", "template must be the name of a stored e-mail template")
+        for field in ("to", "subject", "body"):
+            data.template(field)
+        return
+    for field in ("to", "subject", "body"):
+        data.template(field, required=True, what="or choose a stored e-mail template")
+
+
+def _update_record(data: _Data) -> None:
+    """Writes either the tenant's record store (`collection`) or one allow-listed project model
+    (`model`, e.g. `workflows.emailtemplate`: update only; the allow-list itself is a setting the
+    worker checks, since this module reads no settings)."""
+    if data.present("model"):
+        data.choice("operation", ("update",), "update")
+        if not (isinstance(data.raw["model"], str) and MODEL_PATTERN.fullmatch(data.raw["model"])):
+            data.problem("invalid_field", "model", "model must be app_label.model, e.g. workflows.emailtemplate")
+        if data.present("collection"):
+            data.problem("invalid_field", "collection", "give either collection or model, not both")
+    else:
+        data.choice("operation", ("create", "update", "upsert", "delete"), None)
+        collection = data.raw.get("collection")
+        if data.require("collection", "a slug such as orders, or model for an allow-listed model") and not (
+            isinstance(collection, str) and COLLECTION_PATTERN.fullmatch(collection)
+        ):
+            data.problem("invalid_field", "collection", "collection must be a slug: lowercase letters, digits, - and _")
+    # The key is required even to create: it makes the write idempotent when an activity retries.
+    if data.require("key", "a template identifying the record"):
+        key = data.raw["key"]
+        if isinstance(key, str):
+            data.template("key")
+        elif not isinstance(key, int) or isinstance(key, bool):
+            data.problem("invalid_field", "key", "key must be text (a template)")
+    if data.out.get("operation") == "delete":
+        return
+    fields = data.raw.get("fields")
+    if fields is None:
+        data.require("fields", "an object of field names to values")
+    elif not isinstance(fields, dict):
+        data.problem("invalid_field", "fields", "fields must be an object of field names to values")
+    elif not fields:
+        data.problem("missing_field", "fields", "fields must name at least one field")
+    else:
+        data.template_value("fields", fields)
+
+
+def _webhook(data: _Data) -> None:
+    data.template("url", required=True, what="the URL to call, a template")
+    data.choice("method", ("GET", "POST", "PUT", "PATCH", "DELETE"), "POST", upper=True)
+    headers = data.raw.get("headers")
+    if headers is not None and not (isinstance(headers, dict) and all(isinstance(v, str) for v in headers.values())):
+        data.problem("invalid_field", "headers", "headers must be an object of header names to text")
+    elif headers:
+        data.template_value("headers", headers)
+    body = data.raw.get("body")
+    if body is not None and not isinstance(body, str | dict | list):
+        data.problem("invalid_field", "body", "body must be text or a JSON object")
+    elif body is not None:
+        data.template_value("body", body)
+    sign = data.raw.get("sign", False)
+    if not isinstance(sign, bool):
+        data.problem("invalid_field", "sign", "sign must be true or false")
+    data.out["sign"] = sign is True
+
+
+def _end(data: _Data) -> None:
+    data.choice("status", ("completed", "failed", "cancelled"), "completed")
+    if data.raw.get("output") is not None:
+        data.template_value("output", data.raw["output"])
+
+
+@dataclass(frozen=True)
+class NodeType:
+    """A kind of node: how its data is checked and which branch handles its outgoing edges use."""
+
+    name: str
+    alias: str
+    rules: Callable[[_Data], None]
+    handles: tuple[str, ...] = ()
+    can_have_incoming: bool = True
+    can_have_outgoing: bool = True
+
+    def check(self, data: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
+        """Normalised data and every problem in it."""
+        checked = _Data(data)
+        self.rules(checked)
+        return checked.out, checked.problems
+
+    def normalise_handle(self, handle: object) -> str | None:
+        """The canonical handle (`yes` → `true`; a bool → `true`/`false`); None means "no handle"."""
+        if handle is None or handle == "":
+            return None
+        if isinstance(handle, bool):
+            return "true" if handle else "false"
+        text = str(handle)
+        return HANDLE_ALIASES.get(text.lower(), text.lower()) if self.name == "DecisionNode" else text
+
+
+NODE_TYPES: dict[str, NodeType] = {
+    node_type.name: node_type
+    for node_type in (
+        NodeType("StartNode", "start", _start, can_have_incoming=False),
+        NodeType("ApprovalNode", "approval", _approval, handles=("approved", "rejected")),
+        NodeType("WaitNode", "wait", _wait),
+        NodeType("DecisionNode", "decision", _decision, handles=("true", "false")),
+        NodeType("EmailNode", "email", _email),
+        NodeType("UpdateRecordNode", "updateRecord", _update_record),
+        NodeType("WebhookNode", "webhook", _webhook),
+        NodeType("EndNode", "end", _end, can_have_outgoing=False),
+    )
+}
+_BY_ALIAS = {node_type.alias: node_type for node_type in NODE_TYPES.values()}
+
+
+def node_type(name: object) -> NodeType | None:
+    """The type for a canonical name (`DecisionNode`) or alias (`decision`), or None."""
+    if not isinstance(name, str):
+        return None
+    return NODE_TYPES.get(name) or _BY_ALIAS.get(name)

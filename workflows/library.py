@@ -1,0 +1,115 @@
+"""Ready-made workflows a tenant can instantiate (ReactFlow documents, positions included)."""
+
+from dataclasses import dataclass
+
+
+def _node(node_id: str, node_type: str, x: int, y: int, **data) -> dict:
+    return {"id": node_id, "type": node_type, "position": {"x": x, "y": y}, "data": data}
+
+
+def _edge(source: str, target: str, handle: str | None = None) -> dict:
+    edge = {"id": f"reactflow__edge-{source}{handle or ''}-{target}", "source": source, "target": target}
+    if handle:
+        edge["sourceHandle"] = handle
+    return edge
+
+
+@dataclass(frozen=True)
+class WorkflowTemplate:
+    slug: str
+    name: str
+    description: str
+    definition: dict
+
+
+CUSTOMER_ONBOARDING = WorkflowTemplate(
+    slug="customer-onboarding",
+    name="Customer onboarding",
+    description="An admin approves a new customer, who then gets a welcome e-mail. Input: name, email.",
+    definition={
+        "nodes": [
+            _node("start", "StartNode", 0, 0, trigger="manual"),
+            _node(
+                "approve",
+                "ApprovalNode",
+                0,
+                120,
+                approvers=["admin", "owner"],
+                message="Onboard {{ input.name }}?",
+                timeout="P7D",
+            ),
+            _node(
+                "welcome",
+                "EmailNode",
+                0,
+                240,
+                to="{{ input.email }}",
+                subject="Welcome, {{ input.name }}",
+                body="Hello {{ input.name }},\n\nyour account is ready.",
+            ),
+            _node("done", "EndNode", 0, 360, status="completed"),
+        ],
+        "edges": [_edge("start", "approve"), _edge("approve", "welcome", "approved"), _edge("welcome", "done")],
+        "viewport": {"x": 0, "y": 0, "zoom": 1},
+    },
+)
+
+DOCUMENT_PROCESSING = WorkflowTemplate(
+    slug="document-processing",
+    name="Document processing",
+    description=(
+        "Sends a document to an extraction service and stores the result as a record. "
+        "Input: document_id, document_url, extract_url."
+    ),
+    definition={
+        "nodes": [
+            _node("start", "StartNode", 0, 0, trigger="manual"),
+            _node(
+                "extract",
+                "WebhookNode",
+                0,
+                120,
+                url="{{ input.extract_url }}",
+                method="POST",
+                body={"document_url": "{{ input.document_url }}"},
+            ),
+            _node(
+                "store",
+                "UpdateRecordNode",
+                0,
+                240,
+                operation="upsert",
+                collection="documents",
+                key="{{ input.document_id }}",
+                fields={"source": "{{ input.document_url }}", "extracted": "{{ steps.extract.body | tojson }}"},
+            ),
+            _node("done", "EndNode", 0, 360, status="completed"),
+        ],
+        "edges": [_edge("start", "extract"), _edge("extract", "store"), _edge("store", "done")],
+        "viewport": {"x": 0, "y": 0, "zoom": 1},
+    },
+)
+
+MULTI_STEP_APPROVAL = WorkflowTemplate(
+    slug="multi-step-approval",
+    name="Multi-step approval",
+    description="Manager, then director, then finance approve; a rejection at any step ends the run as rejected.",
+    definition={
+        "nodes": [
+            _node("start", "StartNode", 0, 0, trigger="manual"),
+            _node("manager", "ApprovalNode", 0, 120, approvers=["editor", "admin"], message="Manager approval"),
+            _node("director", "ApprovalNode", 0, 240, approvers=["admin"], message="Director approval"),
+            _node("finance", "ApprovalNode", 0, 360, approvers=["owner"], message="Finance approval"),
+            _node("approved", "EndNode", 0, 480, status="completed"),
+        ],
+        "edges": [
+            _edge("start", "manager"),
+            _edge("manager", "director", "approved"),
+            _edge("director", "finance", "approved"),
+            _edge("finance", "approved", "approved"),
+        ],
+        "viewport": {"x": 0, "y": 0, "zoom": 1},
+    },
+)
+
+TEMPLATES = {t.slug: t for t in (CUSTOMER_ONBOARDING, DOCUMENT_PROCESSING, MULTI_STEP_APPROVAL)}

@@ -1,0 +1,209 @@
+"""Workflow definitions, their immutable versions, executions, steps, approvals, and the small
+tenant data stores that workflow steps use (e-mail templates, records)."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from tenants.models import Tenant, TenantOwned
+
+
+class DefinitionStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+    ARCHIVED = "archived", "Archived"
+
+
+class WorkflowDefinition(TenantOwned):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="workflow_definitions")
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=DefinitionStatus.choices, default=DefinitionStatus.DRAFT)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "slug"], name="definition_unique_slug")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def latest_version(self) -> "WorkflowVersion | None":
+        return self.versions.order_by("-number").first()
+
+
+class WorkflowVersion(TenantOwned):
+    """One saved graph. Never changed after creation: editing a definition adds a version."""
+
+    definition = models.ForeignKey(WorkflowDefinition, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    graph = models.JSONField(help_text="The ReactFlow toObject() document, as saved.")
+    plan = models.JSONField(help_text="The compiled plan the interpreter runs.")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["definition", "-number"]
+        constraints = [models.UniqueConstraint(fields=["definition", "number"], name="version_unique_number")]
+
+    def __str__(self) -> str:
+        return f"{self.definition} v{self.number}"
+
+
+class ExecutionStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+FINISHED_STATUSES = {
+    ExecutionStatus.COMPLETED,
+    ExecutionStatus.FAILED,
+    ExecutionStatus.REJECTED,
+    ExecutionStatus.CANCELLED,
+}
+
+
+def new_execution_id() -> str:
+    return f"execution-{uuid.uuid4().hex}"
+
+
+class WorkflowExecution(TenantOwned):
+    """One run. Its id is also its Temporal workflow id, so a duplicate start is refused."""
+
+    id = models.CharField(primary_key=True, max_length=64, default=new_execution_id, editable=False)
+    definition = models.ForeignKey(WorkflowDefinition, on_delete=models.PROTECT, related_name="executions")
+    version = models.ForeignKey(WorkflowVersion, on_delete=models.PROTECT, related_name="executions")
+    status = models.CharField(max_length=16, choices=ExecutionStatus.choices, default=ExecutionStatus.PENDING)
+    input = models.JSONField(default=dict, blank=True)
+    output = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    run_id = models.CharField(max_length=64, blank=True)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["tenant", "status", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.id
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+
+class StepStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    WAITING = "waiting", "Waiting"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class StepExecution(TenantOwned):
+    execution = models.ForeignKey(WorkflowExecution, on_delete=models.CASCADE, related_name="steps")
+    node_id = models.CharField(max_length=100)
+    node_type = models.CharField(max_length=40)
+    status = models.CharField(max_length=16, choices=StepStatus.choices)
+    attempt = models.PositiveIntegerField(default=1)
+    input = models.JSONField(null=True, blank=True)
+    output = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["execution", "started_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["execution", "node_id"], name="step_unique_node")]
+
+    def __str__(self) -> str:
+        return f"{self.execution_id}/{self.node_id} {self.status}"
+
+
+class ApprovalStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ApprovalRequest(TenantOwned):
+    execution = models.ForeignKey(WorkflowExecution, on_delete=models.CASCADE, related_name="approvals")
+    node_id = models.CharField(max_length=100)
+    approvers = models.JSONField(help_text="Usernames and role names, as drawn.")
+    eligible_usernames = models.JSONField(help_text="Who may decide, resolved when the approval opened.")
+    quorum = models.CharField(max_length=16, default="any")
+    message = models.TextField(blank=True)
+    deadline = models.DateTimeField(null=True, blank=True)
+    on_timeout = models.CharField(max_length=16, default="reject")
+    status = models.CharField(max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING)
+    timed_out = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["execution", "node_id"], name="approval_unique_node")]
+
+    def __str__(self) -> str:
+        return f"{self.execution_id}/{self.node_id} {self.status}"
+
+
+class ApprovalDecision(TenantOwned):
+    approval = models.ForeignKey(ApprovalRequest, on_delete=models.CASCADE, related_name="decisions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    decision = models.CharField(max_length=16, choices=[("approve", "Approve"), ("reject", "Reject")])
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [models.UniqueConstraint(fields=["approval", "user"], name="decision_unique_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.decision}"
+
+
+class EmailTemplate(TenantOwned):
+    """A named e-mail an EmailNode can send (`data.template`); subject and body are templates."""
+
+    name = models.SlugField(max_length=100)
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="email_template_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Record(TenantOwned):
+    """The tenant's record store that UpdateRecordNode writes: JSON fields under collection + key."""
+
+    collection = models.SlugField(max_length=100)
+    key = models.CharField(max_length=200)
+    fields = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["collection", "key"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "collection", "key"], name="record_unique_key")]
+
+    def __str__(self) -> str:
+        return f"{self.collection}/{self.key}"

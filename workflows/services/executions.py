@@ -1,0 +1,170 @@
+"""Starting, cancelling and recording workflow executions."""
+
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+
+from mono.errors import Conflict, ServiceError
+from mono.temporal import queues, search_attributes, sync
+from mono.temporal.client import get_tenant_client
+from workflows.models import (
+    DefinitionStatus,
+    ExecutionStatus,
+    StepExecution,
+    StepStatus,
+    WorkflowDefinition,
+    WorkflowExecution,
+)
+from workflows.temporal.types import InterpreterInput
+from workflows.temporal.workflows import InterpreterWorkflow
+
+logger = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def execution_start(*, tenant, definition: WorkflowDefinition, input: dict[str, Any], actor=None) -> WorkflowExecution:
+    """Record a pending run of the definition's newest version; its workflow starts after commit.
+
+    If Temporal refuses the start, the run is marked failed with the reason instead of staying
+    pending forever.
+    """
+    if definition.status == DefinitionStatus.ARCHIVED:
+        raise Conflict({"definition": "An archived workflow cannot be executed."})
+    if not isinstance(input, dict):
+        raise ServiceError({"input": "Input must be a JSON object."})
+    version = definition.latest_version
+    execution = WorkflowExecution.objects.create(
+        tenant=tenant, definition=definition, version=version, input=input, started_by=actor
+    )
+    transaction.on_commit(lambda: _start_workflow(execution))
+    return execution
+
+
+def _start_workflow(execution: WorkflowExecution) -> None:
+    attributes = TypedSearchAttributes(
+        [
+            SearchAttributePair(search_attributes.TENANT_ID, str(execution.tenant_id)),
+            SearchAttributePair(search_attributes.WORKFLOW_ID, str(execution.definition_id)),
+            SearchAttributePair(search_attributes.WORKFLOW_VERSION, execution.version.number),
+        ]
+    )
+    arg = InterpreterInput(execution.tenant_id, execution.id, execution.version.plan, execution.input)
+
+    async def start():
+        client = await get_tenant_client(execution.tenant_id)
+        return await client.start_workflow(
+            InterpreterWorkflow.run,
+            arg,
+            id=execution.id,
+            task_queue=queues.WORKFLOWS.name(execution.tenant_id),
+            search_attributes=attributes,
+        )
+
+    try:
+        handle = sync.run(start)
+    except Exception as exc:
+        logger.exception("could not start %s", execution.id)
+        execution_finish(
+            tenant_id=execution.tenant_id,
+            execution_id=execution.id,
+            status=ExecutionStatus.FAILED,
+            error=f"Could not start the workflow: {exc}",
+        )
+        return
+    WorkflowExecution.objects.filter(pk=execution.pk, run_id="").update(run_id=handle.first_execution_run_id or "")
+
+
+def execution_cancel(*, execution: WorkflowExecution) -> WorkflowExecution:
+    """Ask Temporal to cancel the run; the workflow records `cancelled` when it stops."""
+    if execution.is_finished:
+        raise Conflict(f"The execution is already {execution.status}.")
+
+    async def cancel():
+        client = await get_tenant_client(execution.tenant_id)
+        await client.get_workflow_handle(execution.id).cancel()
+
+    sync.run(cancel)
+    return execution
+
+
+# Called by the interpreter's activities ----------------------------------------------------------
+
+
+def _execution(tenant_id: int, execution_id: str):
+    return WorkflowExecution.objects.for_tenant(tenant_id).filter(pk=execution_id)
+
+
+def execution_mark_running(*, tenant_id: int, execution_id: str, run_id: str) -> None:
+    _execution(tenant_id, execution_id).filter(status=ExecutionStatus.PENDING).update(
+        status=ExecutionStatus.RUNNING, run_id=run_id, started_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def execution_finish(
+    *,
+    tenant_id: int,
+    execution_id: str,
+    status: str,
+    output: Any = None,
+    error: str = "",
+    skipped_nodes: list[str] = (),
+) -> None:
+    """Store the run's outcome and the nodes its taken paths never reached (idempotent)."""
+    execution = _execution(tenant_id, execution_id).select_for_update().first()
+    if execution is None:
+        return
+    plan_nodes = execution.version.plan.get("nodes", {})
+    StepExecution.objects.bulk_create(
+        [
+            StepExecution(
+                tenant_id=tenant_id,
+                execution=execution,
+                node_id=node_id,
+                node_type=plan_nodes.get(node_id, {}).get("type", ""),
+                status=StepStatus.SKIPPED,
+            )
+            for node_id in skipped_nodes
+        ],
+        ignore_conflicts=True,
+    )
+    execution.status = status
+    execution.output = output
+    execution.error = error
+    execution.finished_at = timezone.now()
+    execution.save(update_fields=["status", "output", "error", "finished_at"])
+
+
+def step_record(
+    *,
+    tenant_id: int,
+    execution_id: str,
+    node_id: str,
+    node_type: str,
+    status: str,
+    output: Any = None,
+    error: str = "",
+    input: Any = None,
+    attempt: int = 1,
+) -> StepExecution:
+    """Create or move one step's row (start, wait, decision, end, approval, or a work step)."""
+    now = timezone.now()
+    finished = status in (StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED)
+    defaults = {"node_type": node_type, "status": status, "error": error, "attempt": attempt}
+    if output is not None:
+        defaults["output"] = output
+    if input is not None:
+        defaults["input"] = input
+    if finished:
+        defaults["finished_at"] = now
+    step, _ = StepExecution.objects.update_or_create(
+        tenant_id=tenant_id,
+        execution_id=execution_id,
+        node_id=node_id,
+        defaults=defaults,
+        create_defaults={**defaults, "started_at": now},
+    )
+    return step

@@ -1,0 +1,164 @@
+"""Work steps: what an EmailNode, UpdateRecordNode or WebhookNode does to the world.
+
+`step_run` is idempotent per (execution, node): a step already completed returns its stored
+output, so an activity retried after a crash does not act twice once its result was saved.
+Business failures raise `StepError` (the activity turns it into a non-retryable error); anything
+else propagates and Temporal retries with the node type's policy.
+"""
+
+import json
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
+from django.db import transaction
+
+from tenants.models import Tenant
+from webhooks.outbound import OutboundPolicy, OutboundRequestRefused, send
+from workflows import templating
+from workflows.models import EmailTemplate, Record, StepExecution, StepStatus
+from workflows.services.executions import step_record
+
+
+class StepError(Exception):
+    """A step cannot succeed however often it is retried (bad data, refused URL, missing template)."""
+
+
+def step_run(
+    *, tenant_id: int, execution_id: str, node_id: str, node_type: str, data: dict, variables: dict, attempt: int = 1
+) -> dict[str, Any]:
+    done = StepExecution.objects.for_tenant(tenant_id).filter(
+        execution_id=execution_id, node_id=node_id, status=StepStatus.COMPLETED
+    )
+    if stored := done.values_list("output", flat=True).first():
+        return stored
+    record = {"tenant_id": tenant_id, "execution_id": execution_id, "node_id": node_id, "node_type": node_type}
+    step_record(**record, status=StepStatus.RUNNING, attempt=attempt)
+    try:
+        output = PERFORMERS[node_type](
+            tenant_id=tenant_id, data=data, variables=variables, step_key=f"{execution_id}-{node_id}"
+        )
+    except (StepError, templating.TemplateError) as exc:
+        step_record(**record, status=StepStatus.FAILED, error=str(exc), attempt=attempt)
+        raise StepError(str(exc)) from exc
+    except Exception as exc:
+        step_record(**record, status=StepStatus.RUNNING, error=f"attempt {attempt}: {exc}", attempt=attempt)
+        raise
+    step_record(**record, status=StepStatus.COMPLETED, output=output, attempt=attempt)
+    return output
+
+
+def email_send(*, tenant_id: int, data: dict, variables: dict, step_key: str = "") -> dict[str, Any]:
+    if data.get("template"):
+        template = EmailTemplate.objects.for_tenant(tenant_id).filter(name=data["template"]).first()
+        if template is None:
+            raise StepError(f"e-mail template {data['template']!r} does not exist in this tenant")
+        subject, body = template.subject, template.body
+    else:
+        subject, body = data["subject"], data["body"]
+    to = templating.render(data["to"], variables) if data.get("to") else variables.get("input", {}).get("email", "")
+    recipients = [address.strip() for address in to.split(",") if address.strip()]
+    if not recipients:
+        raise StepError("the e-mail has no recipient (data.to or input.email)")
+    message = EmailMessage(
+        subject=templating.render(subject, variables).strip(),
+        body=templating.render(body, variables),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=recipients,
+    )
+    message.send()
+    return {"to": recipients, "subject": message.subject}
+
+
+@transaction.atomic
+def record_apply(*, tenant_id: int, data: dict, variables: dict, step_key: str = "") -> dict[str, Any]:
+    """Create, update, upsert or delete one record of this tenant's record store, or update one
+    row of an allow-listed project model."""
+    if data.get("model"):
+        return model_update(tenant_id=tenant_id, data=data, variables=variables)
+    operation, collection = data["operation"], data["collection"]
+    key = templating.render(str(data["key"]), variables)
+    fields = templating.render_value(data.get("fields") or {}, variables)
+    records = Record.objects.for_tenant(tenant_id).select_for_update()
+    existing = records.filter(collection=collection, key=key).first()
+    if operation == "delete":
+        if existing:
+            existing.delete()
+        return {"operation": operation, "collection": collection, "key": key, "deleted": existing is not None}
+    if operation == "create" and existing:
+        raise StepError(f"record {collection}/{key} already exists")
+    if operation == "update" and not existing:
+        raise StepError(f"record {collection}/{key} does not exist")
+    record = existing or Record(tenant_id=tenant_id, collection=collection, key=key)
+    record.fields = {**record.fields, **fields} if operation in ("update", "upsert") else fields
+    record.save()
+    return {"operation": operation, "collection": collection, "key": key, "fields": record.fields}
+
+
+def model_update(*, tenant_id: int, data: dict, variables: dict) -> dict[str, Any]:
+    """Update allow-listed fields of one of the tenant's rows of an allow-listed model."""
+    label = data["model"]
+    allowed = settings.WORKFLOW_UPDATABLE_MODELS.get(label)
+    if allowed is None:
+        raise StepError(f"model {label} is not one workflows may update")
+    fields = templating.render_value(data.get("fields") or {}, variables)
+    refused = sorted(set(fields) - set(allowed))
+    if refused:
+        raise StepError(f"fields {', '.join(refused)} of {label} may not be updated by workflows")
+    model = apps.get_model(label)
+    key = templating.render(str(data["key"]), variables)
+    # for_tenant(): a key naming another tenant's row finds nothing, exactly like a missing one.
+    instance = model.objects.for_tenant(tenant_id).select_for_update().filter(pk=key).first()
+    if instance is None:
+        raise StepError(f"{label} {key} does not exist in this tenant")
+    for field, value in fields.items():
+        setattr(instance, field, value)
+    try:
+        instance.full_clean(validate_constraints=False)
+    except ValidationError as exc:
+        raise StepError(f"{label} {key}: {exc.message_dict}") from exc
+    instance.save(update_fields=list(fields))
+    return {"operation": "update", "model": label, "key": key, "fields": fields}
+
+
+def webhook_call(*, tenant_id: int, data: dict, variables: dict, step_key: str = "") -> dict[str, Any]:
+    url = templating.render(data["url"], variables)
+    headers = templating.render_value(data.get("headers") or {}, variables)
+    body = templating.render_value(data.get("body"), variables) if data.get("body") is not None else None
+    if body is not None and not isinstance(body, str):
+        body = json.dumps(body)
+        headers.setdefault("Content-Type", "application/json")
+    secret = (
+        Tenant.objects.filter(pk=tenant_id).values_list("webhook_signing_secret", flat=True).first()
+        if data.get("sign")
+        else None
+    )
+    policy = OutboundPolicy(
+        allowed_hosts=frozenset(settings.WEBHOOK_ALLOWED_HOSTS), timeout_seconds=settings.WEBHOOK_TIMEOUT_SECONDS
+    )
+    try:
+        response = send(
+            data.get("method", "POST"),
+            url,
+            headers=headers,
+            body=body.encode() if body else None,
+            policy=policy,
+            signing_secret=secret,
+            message_id=step_key if secret else None,  # stable across retries: receivers drop duplicates
+        )
+    except OutboundRequestRefused as exc:
+        raise StepError(f"webhook refused: {exc}") from exc
+    if response.status_code >= 500:
+        raise RuntimeError(f"webhook answered {response.status_code}")  # retried with backoff
+    if response.status_code >= 400:
+        raise StepError(f"webhook answered {response.status_code}: {response.body[:200]!r}")
+    try:
+        payload = json.loads(response.body) if response.body else None
+    except ValueError:
+        payload = response.body.decode(errors="replace")[:10_000]
+    return {"status_code": response.status_code, "body": payload}
+
+
+PERFORMERS = {"EmailNode": email_send, "UpdateRecordNode": record_apply, "WebhookNode": webhook_call}

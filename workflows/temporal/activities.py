@@ -1,0 +1,101 @@
+"""The interpreter's activities: sync functions on the worker's thread pool. Each takes one
+dataclass carrying `tenant_id`, calls one service, and returns a small dataclass or nothing."""
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from workflows.services import approvals, executions, steps
+from workflows.temporal.types import (
+    ApprovalClose,
+    ApprovalOpen,
+    ApprovalOpened,
+    ApprovalVoteRecord,
+    ExecutionFinish,
+    ExecutionStarted,
+    StepInput,
+    StepOutput,
+    StepRecord,
+)
+
+
+@activity.defn(name="execution_started")
+def execution_started(data: ExecutionStarted) -> None:
+    executions.execution_mark_running(tenant_id=data.tenant_id, execution_id=data.execution_id, run_id=data.run_id)
+
+
+@activity.defn(name="execution_finish")
+def execution_finish(data: ExecutionFinish) -> None:
+    executions.execution_finish(
+        tenant_id=data.tenant_id,
+        execution_id=data.execution_id,
+        status=data.status,
+        output=data.output,
+        error=data.error,
+        skipped_nodes=data.skipped_nodes,
+    )
+
+
+@activity.defn(name="record_step")
+def record_step(data: StepRecord) -> None:
+    executions.step_record(
+        tenant_id=data.tenant_id,
+        execution_id=data.execution_id,
+        node_id=data.node_id,
+        node_type=data.node_type,
+        status=data.status,
+        output=data.output,
+        error=data.error,
+    )
+
+
+@activity.defn(name="run_step")
+def run_step(data: StepInput) -> StepOutput:
+    try:
+        output = steps.step_run(
+            tenant_id=data.tenant_id,
+            execution_id=data.execution_id,
+            node_id=data.node_id,
+            node_type=data.node_type,
+            data=data.data,
+            variables=data.variables,
+            attempt=activity.info().attempt,
+        )
+    except steps.StepError as exc:
+        raise ApplicationError(str(exc), type="StepError", non_retryable=True) from exc
+    return StepOutput(output=output)
+
+
+@activity.defn(name="approval_open")
+def approval_open(data: ApprovalOpen) -> ApprovalOpened:
+    approval = approvals.approval_open(
+        tenant_id=data.tenant_id,
+        execution_id=data.execution_id,
+        node_id=data.node_id,
+        approvers=data.approvers,
+        quorum=data.quorum,
+        on_timeout=data.on_timeout,
+        timeout_seconds=data.timeout_seconds,
+        message=data.message,
+    )
+    return ApprovalOpened(approval_id=approval.pk, eligible_usernames=list(approval.eligible_usernames))
+
+
+@activity.defn(name="approval_record_vote")
+def approval_record_vote(data: ApprovalVoteRecord) -> None:
+    approvals.approval_record_vote(
+        tenant_id=data.tenant_id,
+        approval_id=data.approval_id,
+        username=data.username,
+        decision=data.decision,
+        comment=data.comment,
+    )
+
+
+@activity.defn(name="approval_close")
+def approval_close(data: ApprovalClose) -> None:
+    approvals.approval_close(
+        tenant_id=data.tenant_id, approval_id=data.approval_id, status=data.status, timed_out=data.timed_out
+    )
+
+
+ALL = [execution_started, execution_finish, record_step, run_step, approval_open, approval_record_vote, approval_close]

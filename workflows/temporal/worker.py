@@ -1,0 +1,8 @@
+"""What the workflows app runs on Temporal workers (found by mono.temporal.registry)."""
+
+from mono.temporal import queues
+from mono.temporal.registry import register
+from workflows.temporal import activities
+from workflows.temporal.workflows import InterpreterWorkflow
+
+register(queues.WORKFLOWS, workflows=[InterpreterWorkflow], activities=activities.ALL)

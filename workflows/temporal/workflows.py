@@ -1,0 +1,296 @@
+"""The interpreter: one deterministic workflow that runs any compiled plan.
+
+Graph semantics: a node runs once every incoming edge is resolved and at least one was taken;
+edges leaving a branch not taken are marked skipped, and a node whose incoming edges are all
+skipped is skipped in turn (dead-path elimination), so joins after decisions never hang. Nodes
+that become ready together run in parallel. Control nodes (start, decision, wait, end) are
+evaluated here; work nodes (e-mail, record update, webhook) and approvals are activities.
+
+No Django, no I/O: only temporalio, the standard library and the pure graph/expression/template
+modules, passed through the sandbox.
+"""
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows import expressions, templating
+    from workflows.graph import durations
+    from workflows.graph.compiler import Plan, PlanNode
+    from workflows.quorum import quorum_outcome
+    from workflows.temporal.types import (
+        ApprovalClose,
+        ApprovalOpen,
+        ApprovalOpened,
+        ApprovalState,
+        ApprovalVote,
+        ApprovalVoteRecord,
+        ExecutionFinish,
+        ExecutionStarted,
+        InterpreterInput,
+        InterpreterResult,
+        StepInput,
+        StepOutput,
+        StepRecord,
+    )
+
+BOOKKEEPING = {"start_to_close_timeout": timedelta(seconds=15), "retry_policy": RetryPolicy(maximum_attempts=10)}
+# E-mail and webhooks talk to the outside world: back off between attempts. Records are local.
+WORK_STEP_OPTIONS = {
+    "EmailNode": {
+        "start_to_close_timeout": timedelta(seconds=60),
+        "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=2), backoff_coefficient=2, maximum_attempts=5),
+    },
+    "WebhookNode": {
+        "start_to_close_timeout": timedelta(seconds=60),
+        "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=2), backoff_coefficient=2, maximum_attempts=5),
+    },
+    "UpdateRecordNode": {
+        "start_to_close_timeout": timedelta(seconds=15),
+        "retry_policy": RetryPolicy(maximum_attempts=3),
+    },
+}
+STATUS_SEVERITY = ["completed", "rejected", "cancelled", "failed"]
+
+
+class StepFailed(Exception):
+    def __init__(self, node: PlanNode, reason: str):
+        super().__init__(f"step {node.id} ({node.type}) failed: {reason}")
+
+
+@dataclass
+class _Approval:
+    approval_id: int
+    node_id: str
+    quorum: str
+    eligible: set[str]
+    votes: dict[str, str] = field(default_factory=dict)
+    outcome: str | None = None
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    handle: str | None = None
+    end_status: str | None = None  # set when the node finishes the run's path (End, unrouted rejection)
+    output: Any = None
+
+
+@workflow.defn(name="Interpreter")
+class InterpreterWorkflow:
+    def __init__(self) -> None:
+        self._approvals: dict[str, _Approval] = {}
+        self._tenant_id = 0
+
+    @workflow.run
+    async def run(self, data: InterpreterInput) -> InterpreterResult:
+        self._tenant_id = data.tenant_id
+        self._execution_id = data.execution_id
+        self._plan = Plan.from_dict(data.plan)
+        self._steps: dict[str, Any] = {}
+        self._input = data.input
+        await workflow.execute_activity(
+            "execution_started",
+            ExecutionStarted(data.tenant_id, data.execution_id, workflow.info().run_id),
+            **BOOKKEEPING,
+        )
+        skipped: set[str] = set()
+        try:
+            status, output = await self._walk(skipped)
+            error = "" if status != "rejected" else "rejected by an approval"
+        except asyncio.CancelledError:
+            status, output, error = "cancelled", None, "cancelled on request"
+        except StepFailed as exc:
+            status, output, error = "failed", None, str(exc)
+        for approval in self._approvals.values():
+            if approval.outcome is None:  # cancelled while waiting for decisions
+                await self._close_approval(approval, "cancelled")
+        await workflow.execute_activity(
+            "execution_finish",
+            ExecutionFinish(data.tenant_id, data.execution_id, status, output, error, sorted(skipped)),
+            **BOOKKEEPING,
+        )
+        return InterpreterResult(status, output, error)
+
+    # Graph walking ---------------------------------------------------------------------------
+
+    async def _walk(self, skipped: set[str]) -> tuple[str, Any]:
+        plan = self._plan
+        resolved: dict[str, bool] = {}  # edge id -> taken
+        running: dict[asyncio.Task, str] = {}
+        ends: list[_Outcome] = []
+
+        def settle(node_id: str) -> None:
+            """Start or skip `node_id` once all its incoming edges are resolved."""
+            node = plan.nodes[node_id]
+            if not all(edge_id in resolved for edge_id in node.incoming):
+                return
+            if any(resolved[edge_id] for edge_id in node.incoming):
+                running[asyncio.ensure_future(self._run_node(node))] = node_id
+                return
+            skipped.add(node_id)
+            for edge in node.outgoing:
+                resolved[edge.id] = False
+                settle(edge.target)
+
+        running[asyncio.ensure_future(self._run_node(plan.nodes[plan.start]))] = plan.start
+        try:
+            while running:
+                done, _ = await workflow.wait(list(running), return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    node_id = running.pop(task)
+                    outcome: _Outcome = task.result()
+                    if outcome.end_status:
+                        ends.append(outcome)
+                    taken = {edge.id for edge in plan.edges_from(node_id, outcome.handle)}
+                    for edge in plan.nodes[node_id].outgoing:
+                        resolved[edge.id] = edge.id in taken
+                    for edge in plan.nodes[node_id].outgoing:
+                        settle(edge.target)
+        finally:
+            for task in running:
+                task.cancel()
+        final = max(
+            ends, key=lambda end: STATUS_SEVERITY.index(end.end_status), default=_Outcome(end_status="completed")
+        )
+        return final.end_status, final.output
+
+    async def _run_node(self, node: PlanNode) -> _Outcome:
+        handler = {
+            "StartNode": self._start,
+            "DecisionNode": self._decision,
+            "WaitNode": self._wait,
+            "ApprovalNode": self._approval,
+            "EndNode": self._end,
+        }.get(node.type, self._work)
+        try:
+            return await handler(node)
+        except ActivityError as exc:
+            raise StepFailed(node, str(exc.cause or exc)) from exc
+        except (expressions.ExpressionError, templating.TemplateError) as exc:
+            await self._record(node, "failed", error=str(exc))
+            raise StepFailed(node, str(exc)) from exc
+
+    def _variables(self) -> dict[str, Any]:
+        merged: dict[str, Any] = dict(self._input)
+        for output in self._steps.values():
+            if isinstance(output, dict):
+                merged.update(output)
+        return {"input": self._input, "steps": dict(self._steps), "variables": merged}
+
+    async def _record(self, node: PlanNode, status: str, output: Any = None, error: str = "") -> None:
+        record = StepRecord(self._tenant_id, self._execution_id, node.id, node.type, status, output, error)
+        await workflow.execute_activity("record_step", record, **BOOKKEEPING)
+
+    # Node kinds --------------------------------------------------------------------------------
+
+    async def _start(self, node: PlanNode) -> _Outcome:
+        self._steps[node.id] = {"input": self._input}
+        await self._record(node, "completed", self._steps[node.id])
+        return _Outcome()
+
+    async def _decision(self, node: PlanNode) -> _Outcome:
+        result = expressions.compile_condition(node.data["condition"]).evaluate(self._variables())
+        self._steps[node.id] = {"result": result}
+        await self._record(node, "completed", self._steps[node.id])
+        return _Outcome(handle="true" if result else "false")
+
+    async def _wait(self, node: PlanNode) -> _Outcome:
+        if node.data.get("duration_seconds") is not None:
+            seconds = float(node.data["duration_seconds"])
+        else:
+            until = durations.parse_datetime(templating.render(node.data["until"], self._variables()))
+            seconds = max(0.0, (until - workflow.now()).total_seconds())
+        await self._record(node, "waiting", {"seconds": seconds})
+        await workflow.sleep(seconds)
+        self._steps[node.id] = {"waited_seconds": seconds}
+        await self._record(node, "completed", self._steps[node.id])
+        return _Outcome()
+
+    async def _end(self, node: PlanNode) -> _Outcome:
+        template = node.data.get("output")
+        output = templating.render_value(template, self._variables()) if template else None
+        status = node.data.get("status", "completed")
+        self._steps[node.id] = {"status": status, "output": output}
+        await self._record(node, "completed", self._steps[node.id])
+        return _Outcome(end_status=status, output=output)
+
+    async def _work(self, node: PlanNode) -> _Outcome:
+        step = StepInput(self._tenant_id, self._execution_id, node.id, node.type, node.data, self._variables())
+        result = await workflow.execute_activity(
+            "run_step", step, result_type=StepOutput, **WORK_STEP_OPTIONS[node.type]
+        )
+        self._steps[node.id] = result.output
+        return _Outcome()
+
+    async def _approval(self, node: PlanNode) -> _Outcome:
+        data = node.data
+        message = templating.render(data["message"], self._variables()) if data.get("message") else ""
+        opened = await workflow.execute_activity(
+            "approval_open",
+            ApprovalOpen(
+                self._tenant_id,
+                self._execution_id,
+                node.id,
+                list(data["approvers"]),
+                str(data.get("quorum", "any")),
+                data.get("onTimeout", "reject"),
+                data.get("timeout_seconds"),
+                message,
+            ),
+            result_type=ApprovalOpened,
+            **BOOKKEEPING,
+        )
+        approval = _Approval(
+            opened.approval_id, node.id, str(data.get("quorum", "any")), set(opened.eligible_usernames)
+        )
+        self._approvals[node.id] = approval
+        timed_out = False
+        try:
+            await workflow.wait_condition(lambda: approval.outcome is not None, timeout=data.get("timeout_seconds"))
+        except TimeoutError:
+            timed_out = True
+            approval.outcome = "approved" if data.get("onTimeout") == "approve" else "rejected"
+        await self._close_approval(approval, approval.outcome, timed_out=timed_out)
+        self._steps[node.id] = {"decision": approval.outcome, "timed_out": timed_out, "votes": dict(approval.votes)}
+        has_branch = bool(self._plan.edges_from(node.id, approval.outcome))
+        if approval.outcome == "rejected" and not has_branch:
+            return _Outcome(handle="rejected", end_status="rejected")
+        return _Outcome(handle=approval.outcome)
+
+    async def _close_approval(self, approval: _Approval, status: str, *, timed_out: bool = False) -> None:
+        close = ApprovalClose(self._tenant_id, approval.approval_id, status, timed_out)
+        await workflow.execute_activity("approval_close", close, **BOOKKEEPING)
+
+    # Approval decisions (Temporal Update) ------------------------------------------------------
+
+    @workflow.update(name="decide")
+    async def decide(self, vote: ApprovalVote) -> ApprovalState:
+        approval = self._approvals[vote.node_id]
+        approval.votes[vote.username] = vote.decision  # before the await: a second vote is refused
+        record = ApprovalVoteRecord(self._tenant_id, approval.approval_id, vote.username, vote.decision, vote.comment)
+        await workflow.execute_activity("approval_record_vote", record, **BOOKKEEPING)
+        approvals = sum(1 for d in approval.votes.values() if d == "approve")
+        rejections = len(approval.votes) - approvals
+        if approval.outcome is None:
+            approval.outcome = quorum_outcome(
+                approval.quorum, eligible=len(approval.eligible), approvals=approvals, rejections=rejections
+            )
+        return ApprovalState(vote.node_id, approval.outcome or "pending", approvals, rejections)
+
+    @decide.validator
+    def validate_decide(self, vote: ApprovalVote) -> None:
+        approval = self._approvals.get(vote.node_id)
+        if approval is None or approval.outcome is not None:
+            raise ApplicationError(f"approval {vote.node_id} is not open", type="ApprovalClosed")
+        if vote.username not in approval.eligible:
+            raise ApplicationError(f"{vote.username} is not an approver of {vote.node_id}", type="NotApprover")
+        if vote.username in approval.votes:
+            raise ApplicationError(f"{vote.username} already decided {vote.node_id}", type="AlreadyVoted")
+        if vote.decision not in ("approve", "reject"):
+            raise ApplicationError(f"decision must be approve or reject, not {vote.decision!r}", type="BadDecision")
