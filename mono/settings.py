@@ -124,6 +124,11 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Mono API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "ExecutionStatusEnum": "workflows.models.ExecutionStatus",
+        "DefinitionStatusEnum": "workflows.models.DefinitionStatus",
+        "EditableDefinitionStatusEnum": ["draft", "published"],
+    },
 }
 
 # Temporal

@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mono.api import schema_generation
 from tenants import selectors, services
 from tenants.api.serializers import (
     ApiKeyCreatedSerializer,
@@ -19,7 +20,7 @@ from tenants.api.serializers import (
     TenantSerializer,
     TenantUpdateSerializer,
 )
-from tenants.models import ApiKey
+from tenants.models import ApiKey, Membership
 from tenants.permissions import Permission
 
 
@@ -59,6 +60,8 @@ class MemberViewSet(viewsets.ReadOnlyModelViewSet):
     }
 
     def get_queryset(self):
+        if schema_generation(self):
+            return Membership.objects.none()
         return selectors.member_list(tenant=self.request.tenant)
 
     @extend_schema(request=MembershipCreateSerializer, responses={201: MembershipSerializer})
@@ -90,6 +93,8 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     serializer_class = ApiKeySerializer
 
     def get_queryset(self):
+        if schema_generation(self):
+            return ApiKey.objects.none()
         keys = selectors.api_key_list(tenant=self.request.tenant)
         if self.request.membership.role in ("owner", "admin"):
             return keys

@@ -175,3 +175,9 @@ def test_openapi_schema_is_served(db):
     response = APIClient().get("/api/v1/schema")
     assert response.status_code == 200
     assert b"/api/v1/me" in response.content
+
+
+def test_openapi_schema_generates_without_warnings():
+    from django.core.management import call_command
+
+    call_command("spectacular", "--fail-on-warn", "--file", "/dev/null")

@@ -6,6 +6,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from mono.api import schema_generation
 from tenants.permissions import Permission
 from workflows import library, selectors
 from workflows.api.serializers import (
@@ -24,6 +25,7 @@ from workflows.api.serializers import (
 )
 from workflows.graph.compiler import diff_definitions
 from workflows.graph.validation import validate_definition
+from workflows.models import ApprovalRequest, WorkflowDefinition, WorkflowExecution
 from workflows.services import approvals, definitions, executions
 
 STATUS_FILTER = OpenApiParameter("status", str, description="only this status")
@@ -40,6 +42,8 @@ class WorkflowViewSet(viewsets.ModelViewSet):
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
+        if schema_generation(self):
+            return WorkflowDefinition.objects.none()
         params = self.request.query_params
         return selectors.definition_list(
             tenant=self.request.tenant, status=params.get("status"), name=params.get("name")
@@ -142,6 +146,8 @@ class ExecutionViewSet(viewsets.ReadOnlyModelViewSet):
     required_permissions = {"cancel": Permission.EXECUTE}
 
     def get_queryset(self):
+        if schema_generation(self):
+            return WorkflowExecution.objects.none()
         return selectors.execution_list(tenant=self.request.tenant, status=self.request.query_params.get("status"))
 
     def get_serializer_class(self):
@@ -165,6 +171,8 @@ class ApprovalViewSet(viewsets.ReadOnlyModelViewSet):
     required_permissions = {"decide": Permission.APPROVE}
 
     def get_queryset(self):
+        if schema_generation(self):
+            return ApprovalRequest.objects.none()
         return selectors.approval_list(
             tenant=self.request.tenant, user=self.request.user, status=self.request.query_params.get("status")
         )
@@ -192,6 +200,7 @@ class TemplateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = TemplateSerializer
     pagination_class = None
     lookup_field = "slug"
+    lookup_value_regex = "[a-z0-9-]+"
     required_permissions = {"instantiate": Permission.EDIT}
 
     def get_queryset(self):
