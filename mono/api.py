@@ -18,7 +18,7 @@ def exception_handler(exc, context):
     elif isinstance(exc, ServiceError):
         # Answered as given: structured details (e.g. graph errors with null node ids) stay JSON.
         detail = {"detail": exc.detail} if isinstance(exc.detail, str) else exc.detail
-        return Response(detail, status=exc.status_code)
+        return Response(detail, status=exc.status_code, headers=exc.headers)
     return drf_exception_handler(exc, context)
 
 

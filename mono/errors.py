@@ -8,9 +8,10 @@ Services stay free of DRF; `mono.api.exception_handler` turns these into respons
 class ServiceError(Exception):
     status_code = 400
 
-    def __init__(self, detail: str | dict | list):
+    def __init__(self, detail: str | dict | list, *, headers: dict[str, str] | None = None):
         super().__init__(detail if isinstance(detail, str) else repr(detail))
         self.detail = detail
+        self.headers = headers or {}
 
 
 class PermissionDenied(ServiceError):

@@ -128,6 +128,8 @@ SPECTACULAR_SETTINGS = {
         "ExecutionStatusEnum": "workflows.models.ExecutionStatus",
         "DefinitionStatusEnum": "workflows.models.DefinitionStatus",
         "EditableDefinitionStatusEnum": ["draft", "published"],
+        "RoleEnum": "tenants.models.Role",
+        "MessageRoleEnum": ["system", "user", "assistant"],
     },
 }
 
@@ -163,8 +165,18 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="mono@localhost")
 
 # LLM providers (keys may be empty until a provider is used).
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
 ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")
+ANTHROPIC_BASE_URL = env.str("ANTHROPIC_BASE_URL", default="")
 MISTRAL_API_KEY = env.str("MISTRAL_API_KEY", default="")
+MISTRAL_BASE_URL = env.str("MISTRAL_BASE_URL", default="")
+# Encrypts tenants' own provider keys at rest (derived from SECRET_KEY when empty).
+LLM_CREDENTIAL_KEY = env.str("LLM_CREDENTIAL_KEY", default="")
+# Route used when a request names neither a model nor a route.
+LLM_DEFAULT_ROUTE = env.str("LLM_DEFAULT_ROUTE", default="openai:gpt-4o-mini > anthropic:claude-3-5-haiku-latest")
+# How long a provider that failed with a rate limit, overload, 5xx or timeout is skipped.
+LLM_COOLDOWN_SECONDS = env.float("LLM_COOLDOWN_SECONDS", default=30.0)
+LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=60.0)
 
 LOGGING = {
     "version": 1,

@@ -7,6 +7,7 @@ from mono.views import healthz
 api_v1 = [
     path("", include("tenants.api.urls")),
     path("", include("workflows.api.urls")),
+    path("", include("llm.api.urls")),
     path(
         "schema",
         SpectacularAPIView.as_view(permission_classes=[], authentication_classes=[]),

@@ -58,20 +58,25 @@ DOCUMENT_PROCESSING = WorkflowTemplate(
     slug="document-processing",
     name="Document processing",
     description=(
-        "Sends a document to an extraction service and stores the result as a record. "
-        "Input: document_id, document_url, extract_url."
+        "An LLM extracts the fields of a document as JSON, and the result is stored as a record. "
+        "Input: document_id, document_text."
     ),
     definition={
         "nodes": [
             _node("start", "StartNode", 0, 0, trigger="manual"),
             _node(
                 "extract",
-                "WebhookNode",
+                "LLMNode",
                 0,
                 120,
-                url="{{ input.extract_url }}",
-                method="POST",
-                body={"document_url": "{{ input.document_url }}"},
+                messages=[
+                    {
+                        "role": "system",
+                        "content": "Extract title, parties and dates from the document. Answer in JSON.",
+                    },
+                    {"role": "user", "content": "{{ input.document_text }}"},
+                ],
+                output_schema={"type": "object"},
             ),
             _node(
                 "store",
@@ -81,7 +86,7 @@ DOCUMENT_PROCESSING = WorkflowTemplate(
                 operation="upsert",
                 collection="documents",
                 key="{{ input.document_id }}",
-                fields={"source": "{{ input.document_url }}", "extracted": "{{ steps.extract.body | tojson }}"},
+                fields={"extracted": "{{ steps.extract.json | tojson }}"},
             ),
             _node("done", "EndNode", 0, 360, status="completed"),
         ],

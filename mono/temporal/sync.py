@@ -6,6 +6,7 @@ reused across requests, instead of reconnecting for every `asyncio.run`.
 """
 
 import asyncio
+import atexit
 import threading
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -14,16 +15,28 @@ T = TypeVar("T")
 
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
+_thread: threading.Thread | None = None
 
 
 def _portal_loop() -> asyncio.AbstractEventLoop:
-    global _loop
+    global _loop, _thread
     with _lock:
         if _loop is None or _loop.is_closed():
             loop = asyncio.new_event_loop()
-            threading.Thread(target=loop.run_forever, name="temporal-portal", daemon=True).start()
+            _thread = threading.Thread(target=loop.run_forever, name="temporal-portal", daemon=True)
+            _thread.start()
             _loop = loop
         return _loop
+
+
+@atexit.register
+def _stop_portal() -> None:
+    """Stop the loop before the interpreter finalises: the SDK's native threads may otherwise
+    call back into a half torn-down interpreter and abort the process at exit."""
+    if _loop is None or _loop.is_closed() or _thread is None:
+        return
+    _loop.call_soon_threadsafe(_loop.stop)
+    _thread.join(5)
 
 
 def run(make_coroutine: Callable[[], Awaitable[T]], *, timeout: float | None = 30.0) -> T:

@@ -175,16 +175,22 @@ def test_runworkers_serves_health_and_stops_on_sigterm():
 
 
 def test_workers_health_command_reports_pollers_and_fails_on_unserved_queue(start_workers, capsys):
+    from mono.temporal.queues import Scope
+    from mono.temporal.registry import registrations
+
+    tenant_queues = len(registrations(Scope.TENANT))
+    platform_queues = len(registrations(Scope.PLATFORM))
     served = services.tenant_create(name="Acme", slug="acme")
     start_workers(tenant_source=lambda: [TenantRef(served.pk)])
     call_command("workers_health")
     out = capsys.readouterr().out
     assert f"{tenant_namespace(served.pk)} / workflows: " in out
     assert "last poll 20" in out
-    assert "All 2 task queues have workers." in out
+    assert f"All {platform_queues + tenant_queues} task queues have workers." in out
 
     unserved = services.tenant_create(name="Nobody", slug="nobody")  # this host does not serve it
-    with pytest.raises(CommandError, match="1 of 3 task queues have no worker"):
+    total = platform_queues + 2 * tenant_queues
+    with pytest.raises(CommandError, match=f"{tenant_queues} of {total} task queues have no worker"):
         call_command("workers_health")
     assert f"{tenant_namespace(unserved.pk)} / workflows: NO POLLERS" in capsys.readouterr().out
 

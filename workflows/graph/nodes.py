@@ -229,6 +229,34 @@ def _webhook(data: _Data) -> None:
     data.out["sign"] = sign is True
 
 
+def _llm(data: _Data) -> None:
+    """A prompt through the LLM gateway: `route` (or `provider` + `model`), `messages` (role +
+    content templates) or a stored prompt `template` with `variables`, and an optional JSON
+    `output_schema` the answer must satisfy."""
+    if data.present("provider") != data.present("model"):
+        data.problem(
+            "missing_field", "model" if data.present("provider") else "provider", "name both provider and model"
+        )
+    if data.present("route") and not (isinstance(data.raw["route"], str) and ":" in data.raw["route"]):
+        data.problem("invalid_field", "route", "route must be provider:model candidates joined by >")
+    messages = data.raw.get("messages")
+    if data.present("template"):
+        data.template_value("variables", data.raw.get("variables") or {})
+    elif not isinstance(messages, list) or not messages:
+        data.problem("missing_field", "messages", "messages (role + content) or a prompt template is required")
+    else:
+        for index, message in enumerate(messages):
+            if not isinstance(message, dict) or message.get("role") not in ("system", "user", "assistant"):
+                data.problem("invalid_field", f"messages[{index}].role", "role must be system, user or assistant")
+            elif not isinstance(message.get("content"), str):
+                data.problem("invalid_field", f"messages[{index}].content", "content must be text (a template)")
+            else:
+                data.template_value(f"messages[{index}].content", message["content"])
+    schema = data.raw.get("output_schema")
+    if schema is not None and not isinstance(schema, dict):
+        data.problem("invalid_field", "output_schema", "output_schema must be a JSON schema object")
+
+
 def _end(data: _Data) -> None:
     data.choice("status", ("completed", "failed", "cancelled"), "completed")
     if data.raw.get("output") is not None:
@@ -272,6 +300,7 @@ NODE_TYPES: dict[str, NodeType] = {
         NodeType("EmailNode", "email", _email),
         NodeType("UpdateRecordNode", "updateRecord", _update_record),
         NodeType("WebhookNode", "webhook", _webhook),
+        NodeType("LLMNode", "llm", _llm),
         NodeType("EndNode", "end", _end, can_have_outgoing=False),
     )
 }

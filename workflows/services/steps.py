@@ -9,12 +9,15 @@ else propagates and Temporal retries with the node type's policy.
 import json
 from typing import Any
 
+import jsonschema
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
 
+from llm import services as llm_services
+from mono.errors import ServiceError
 from tenants.models import Tenant
 from webhooks.outbound import OutboundPolicy, OutboundRequestRefused, send
 from workflows import templating
@@ -38,7 +41,7 @@ def step_run(
     step_record(**record, status=StepStatus.RUNNING, attempt=attempt)
     try:
         output = PERFORMERS[node_type](
-            tenant_id=tenant_id, data=data, variables=variables, step_key=f"{execution_id}-{node_id}"
+            tenant_id=tenant_id, data=data, variables=variables, execution_id=execution_id, node_id=node_id
         )
     except (StepError, templating.TemplateError) as exc:
         step_record(**record, status=StepStatus.FAILED, error=str(exc), attempt=attempt)
@@ -50,7 +53,9 @@ def step_run(
     return output
 
 
-def email_send(*, tenant_id: int, data: dict, variables: dict, step_key: str = "") -> dict[str, Any]:
+def email_send(
+    *, tenant_id: int, data: dict, variables: dict, execution_id: str = "", node_id: str = ""
+) -> dict[str, Any]:
     if data.get("template"):
         template = EmailTemplate.objects.for_tenant(tenant_id).filter(name=data["template"]).first()
         if template is None:
@@ -73,7 +78,9 @@ def email_send(*, tenant_id: int, data: dict, variables: dict, step_key: str = "
 
 
 @transaction.atomic
-def record_apply(*, tenant_id: int, data: dict, variables: dict, step_key: str = "") -> dict[str, Any]:
+def record_apply(
+    *, tenant_id: int, data: dict, variables: dict, execution_id: str = "", node_id: str = ""
+) -> dict[str, Any]:
     """Create, update, upsert or delete one record of this tenant's record store, or update one
     row of an allow-listed project model."""
     if data.get("model"):
@@ -123,7 +130,9 @@ def model_update(*, tenant_id: int, data: dict, variables: dict) -> dict[str, An
     return {"operation": "update", "model": label, "key": key, "fields": fields}
 
 
-def webhook_call(*, tenant_id: int, data: dict, variables: dict, step_key: str = "") -> dict[str, Any]:
+def webhook_call(
+    *, tenant_id: int, data: dict, variables: dict, execution_id: str = "", node_id: str = ""
+) -> dict[str, Any]:
     url = templating.render(data["url"], variables)
     headers = templating.render_value(data.get("headers") or {}, variables)
     body = templating.render_value(data.get("body"), variables) if data.get("body") is not None else None
@@ -146,7 +155,8 @@ def webhook_call(*, tenant_id: int, data: dict, variables: dict, step_key: str =
             body=body.encode() if body else None,
             policy=policy,
             signing_secret=secret,
-            message_id=step_key if secret else None,  # stable across retries: receivers drop duplicates
+            # Stable across retries, so receivers can drop duplicates.
+            message_id=f"{execution_id}-{node_id}" if secret else None,
         )
     except OutboundRequestRefused as exc:
         raise StepError(f"webhook refused: {exc}") from exc
@@ -161,4 +171,55 @@ def webhook_call(*, tenant_id: int, data: dict, variables: dict, step_key: str =
     return {"status_code": response.status_code, "body": payload}
 
 
-PERFORMERS = {"EmailNode": email_send, "UpdateRecordNode": record_apply, "WebhookNode": webhook_call}
+def llm_prompt(
+    *, tenant_id: int, data: dict, variables: dict, execution_id: str = "", node_id: str = ""
+) -> dict[str, Any]:
+    """Ask the LLM gateway (same limits, failover, usage and cost as the API); with an
+    `output_schema`, the answer must be JSON satisfying it."""
+    if data.get("template"):
+        spec_fields = {
+            "template": data["template"],
+            "variables": templating.render_value(data.get("variables") or {}, variables),
+        }
+    else:
+        messages = [
+            {"role": m["role"], "content": templating.render(m["content"], variables)} for m in data["messages"]
+        ]
+        spec_fields = {"messages": messages}
+    schema = data.get("output_schema")
+    spec = llm_services.PromptSpec(
+        route=data.get("route", ""),
+        provider=data.get("provider", ""),
+        model=data.get("model", ""),
+        temperature=data.get("temperature"),
+        max_tokens=data.get("max_tokens"),
+        json_output=schema is not None,
+        **spec_fields,
+    )
+    try:
+        result = llm_services.llm_execute(
+            tenant_id=tenant_id, spec=spec, scope="workflow", execution_id=execution_id, node_id=node_id
+        )
+    except ServiceError as exc:
+        if exc.status_code in (429, 503):
+            raise RuntimeError(f"LLM gateway: {exc.detail}") from exc  # transient: Temporal retries
+        raise StepError(f"LLM gateway: {exc.detail}") from exc
+    output = {
+        k: result.as_dict()[k]
+        for k in ("content", "provider", "model", "input_tokens", "output_tokens", "cost", "cached")
+    }
+    if schema is not None:
+        try:
+            output["json"] = json.loads(result.content)
+            jsonschema.validate(output["json"], schema)
+        except (ValueError, jsonschema.ValidationError) as exc:
+            raise StepError(f"the answer does not match output_schema: {str(exc).splitlines()[0]}") from exc
+    return output
+
+
+PERFORMERS = {
+    "EmailNode": email_send,
+    "UpdateRecordNode": record_apply,
+    "WebhookNode": webhook_call,
+    "LLMNode": llm_prompt,
+}

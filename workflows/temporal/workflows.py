@@ -51,6 +51,11 @@ WORK_STEP_OPTIONS = {
         "start_to_close_timeout": timedelta(seconds=60),
         "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=2), backoff_coefficient=2, maximum_attempts=5),
     },
+    # The gateway fails over between providers itself; retrying here covers "all were down".
+    "LLMNode": {
+        "start_to_close_timeout": timedelta(minutes=5),
+        "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coefficient=2, maximum_attempts=4),
+    },
     "UpdateRecordNode": {
         "start_to_close_timeout": timedelta(seconds=15),
         "retry_policy": RetryPolicy(maximum_attempts=3),

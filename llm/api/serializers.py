@@ -1,0 +1,83 @@
+from rest_framework import serializers
+
+from llm.models import PromptTemplate
+from llm.selectors import GROUPINGS
+
+
+class MessageSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=["system", "user", "assistant"])
+    content = serializers.CharField(allow_blank=True, trim_whitespace=False)
+
+
+class PromptSpecSerializer(serializers.Serializer):
+    route = serializers.CharField(
+        required=False, allow_blank=True, help_text="e.g. openai:gpt-4o > anthropic:claude-3-5-sonnet"
+    )
+    provider = serializers.CharField(required=False, allow_blank=True)
+    model = serializers.CharField(required=False, allow_blank=True)
+    messages = MessageSerializer(many=True, required=False)
+    template = serializers.CharField(required=False, allow_blank=True)
+    variables = serializers.DictField(required=False)
+    temperature = serializers.FloatField(required=False, min_value=0, max_value=2)
+    max_tokens = serializers.IntegerField(required=False, min_value=1, max_value=200_000)
+    json_output = serializers.BooleanField(required=False)
+    cache_ttl_seconds = serializers.IntegerField(required=False, min_value=0, max_value=30 * 86400)
+
+    def validate(self, attrs):
+        if not attrs.get("messages") and not attrs.get("template"):
+            raise serializers.ValidationError({"messages": "Give messages or a template."})
+        return attrs
+
+
+class LLMExecuteSerializer(PromptSpecSerializer):
+    stream = serializers.BooleanField(required=False, default=False)
+
+
+class BatchSerializer(serializers.Serializer):
+    items = PromptSpecSerializer(many=True, allow_empty=False, max_length=1000)
+    concurrency = serializers.IntegerField(required=False, default=4, min_value=1, max_value=64)
+
+
+class AnalyticsQuerySerializer(serializers.Serializer):
+    group_by = serializers.MultipleChoiceField(choices=list(GROUPINGS), required=False)
+    since = serializers.DateField(required=False)
+    until = serializers.DateField(required=False)
+
+
+class PromptTemplateWriteSerializer(serializers.Serializer):
+    name = serializers.SlugField(max_length=100)
+    system = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
+    user = serializers.CharField(trim_whitespace=False)
+    route = serializers.CharField(required=False, allow_blank=True, default="")
+    cache_ttl_seconds = serializers.IntegerField(required=False, default=0, min_value=0)
+
+
+class PromptTemplateSerializer(serializers.ModelSerializer):
+    version = serializers.SerializerMethodField()
+    system = serializers.SerializerMethodField()
+    user = serializers.SerializerMethodField()
+    route = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PromptTemplate
+        fields = ["id", "name", "description", "version", "system", "user", "route", "created_at"]
+        read_only_fields = fields
+
+    def _latest(self, template):
+        return max(template.versions.all(), key=lambda v: v.number, default=None)
+
+    def get_version(self, template) -> int | None:
+        latest = self._latest(template)
+        return latest.number if latest else None
+
+    def get_system(self, template) -> str:
+        latest = self._latest(template)
+        return latest.system if latest else ""
+
+    def get_user(self, template) -> str:
+        latest = self._latest(template)
+        return latest.user if latest else ""
+
+    def get_route(self, template) -> str:
+        latest = self._latest(template)
+        return latest.route if latest else ""

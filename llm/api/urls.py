@@ -1,0 +1,12 @@
+from django.urls import path
+
+from llm.api.views import AnalyticsView, BatchDetailView, BatchView, ExecuteView, PromptTemplatesView, ProvidersView
+
+urlpatterns = [
+    path("llm/execute", ExecuteView.as_view(), name="llm-execute"),
+    path("llm/batch", BatchView.as_view(), name="llm-batch"),
+    path("llm/batch/<str:batch_id>", BatchDetailView.as_view(), name="llm-batch-detail"),
+    path("llm/providers", ProvidersView.as_view(), name="llm-providers"),
+    path("llm/analytics", AnalyticsView.as_view(), name="llm-analytics"),
+    path("llm/templates", PromptTemplatesView.as_view(), name="llm-templates"),
+]

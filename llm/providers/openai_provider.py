@@ -1,0 +1,133 @@
+"""OpenAI Chat Completions adapter; also serves OpenAI-compatible servers (vLLM, Ollama, LM Studio, gateways)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx2
+import openai
+
+from llm.providers.base import (
+    ErrorKind,
+    LLMRequest,
+    LLMResponse,
+    ProviderConfig,
+    ProviderError,
+    StreamDelta,
+    count_or_zero,
+    is_content_policy,
+    kind_for_status,
+    normalize_finish_reason,
+    retry_after_seconds,
+    transport_error,
+)
+
+# Local servers ignore the key, but the SDK refuses to start without one.
+_PLACEHOLDER_KEY = "unused"
+
+
+class OpenAIProvider:
+    """Calls `chat.completions.create` with SDK retries off: failover and backoff belong to the router."""
+
+    def __init__(self, config: ProviderConfig) -> None:
+        self.name = config.name
+        self._compatible = config.kind == "openai_compatible"
+        api_key = config.api_key or (_PLACEHOLDER_KEY if self._compatible else config.api_key)
+        self._client = openai.OpenAI(api_key=api_key, base_url=config.base_url, max_retries=0)
+
+    def complete(self, request: LLMRequest) -> LLMResponse:
+        """Return the whole completion."""
+        try:
+            completion = self._client.chat.completions.create(**self._arguments(request))
+        except (openai.APIError, httpx2.TransportError) as exc:
+            raise self._error(exc) from exc
+        choice = completion.choices[0] if completion.choices else None
+        usage = completion.usage
+        return LLMResponse(
+            content=(choice.message.content or "") if choice else "",
+            finish_reason=normalize_finish_reason(choice.finish_reason if choice else None),
+            input_tokens=count_or_zero(usage.prompt_tokens if usage else None),
+            output_tokens=count_or_zero(usage.completion_tokens if usage else None),
+            provider_request_id=completion._request_id or completion.id,
+            model=completion.model or request.model,
+        )
+
+    def stream(self, request: LLMRequest) -> Iterator[StreamDelta | LLMResponse]:
+        """Yield text deltas, then the final response with the usage sent in the last chunk."""
+        try:
+            chunks = self._client.chat.completions.create(
+                **self._arguments(request), stream=True, stream_options={"include_usage": True}
+            )
+        except (openai.APIError, httpx2.TransportError) as exc:
+            raise self._error(exc) from exc
+        parts: list[str] = []
+        finish_reason: str | None = None
+        input_tokens = output_tokens = 0
+        model = request.model
+        request_id = chunks.response.headers.get("x-request-id", "")
+        with chunks:
+            try:
+                for chunk in chunks:
+                    model = chunk.model or model
+                    request_id = request_id or chunk.id
+                    if chunk.usage:
+                        input_tokens = count_or_zero(chunk.usage.prompt_tokens)
+                        output_tokens = count_or_zero(chunk.usage.completion_tokens)
+                    for choice in chunk.choices[:1]:
+                        finish_reason = choice.finish_reason or finish_reason
+                        if choice.delta and choice.delta.content:
+                            parts.append(choice.delta.content)
+                            yield StreamDelta(choice.delta.content)
+            except (openai.APIError, httpx2.TransportError) as exc:
+                raise self._error(exc) from exc
+        yield LLMResponse(
+            content="".join(parts),
+            finish_reason=normalize_finish_reason(finish_reason),
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            provider_request_id=request_id,
+            model=model,
+        )
+
+    def _arguments(self, request: LLMRequest) -> dict[str, Any]:
+        arguments: dict[str, Any] = {
+            "model": request.model,
+            "messages": [{"role": message.role, "content": message.content} for message in request.messages],
+            "timeout": request.timeout_seconds,
+        }
+        if request.temperature is not None:
+            arguments["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            # OpenAI's reasoning models reject `max_tokens`; most compatible servers only know that name.
+            arguments["max_tokens" if self._compatible else "max_completion_tokens"] = request.max_tokens
+        if request.response_format_json:
+            arguments["response_format"] = {"type": "json_object"}
+        return arguments
+
+    def _error(self, exc: openai.APIError | httpx2.TransportError) -> ProviderError:
+        if isinstance(exc, httpx2.TransportError):
+            return transport_error(exc, self.name)
+        if isinstance(exc, openai.APITimeoutError):
+            return ProviderError(ErrorKind.TIMEOUT, exc.message, provider=self.name)
+        if isinstance(exc, openai.APIConnectionError):
+            return ProviderError(ErrorKind.CONNECTION, exc.message, provider=self.name)
+        message = _body_message(exc.body) or exc.message
+        if isinstance(exc, openai.APIStatusError):
+            return ProviderError(
+                kind_for_status(exc.status_code, exc.code, exc.type),
+                message,
+                status_code=exc.status_code,
+                retry_after=retry_after_seconds(exc.response.headers),
+                provider=self.name,
+            )
+        # An error event inside a 200 stream, or a body the SDK could not parse: no status to go by.
+        if is_content_policy(exc.code, exc.type):
+            return ProviderError(ErrorKind.CONTENT_POLICY, message, provider=self.name)
+        return ProviderError(kind_for_status(500, exc.code, exc.type), message, provider=self.name)
+
+
+def _body_message(body: object) -> str | None:
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return body["message"]
+    return None

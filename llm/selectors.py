@@ -1,0 +1,80 @@
+"""LLM reads: analytics, configured providers, batches, templates."""
+
+from datetime import date
+
+from django.conf import settings
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncDay
+from django.utils import timezone
+
+from llm.models import LLMBatch, LLMUsage, ModelPrice, PromptTemplate, ProviderCredential, ProviderHealth
+from llm.router import BUILTIN_PROVIDERS
+
+GROUPINGS = {"day": "day", "provider": "provider", "model": "model", "scope": "scope", "workflow": "execution_id"}
+
+
+def usage_analytics(*, tenant, group_by: list[str], since: date | None = None, until: date | None = None) -> list[dict]:
+    """Tokens, cost and request counts of the tenant's usage rows, grouped as asked."""
+    rows = LLMUsage.objects.for_tenant(tenant)
+    if since:
+        rows = rows.filter(created_at__date__gte=since)
+    if until:
+        rows = rows.filter(created_at__date__lte=until)
+    rows = rows.annotate(day=TruncDay("created_at"))
+    fields = [GROUPINGS[g] for g in group_by]
+    summary = (
+        rows.values(*fields)
+        .annotate(
+            requests=Count("id"),
+            input_tokens=Sum("input_tokens"),
+            output_tokens=Sum("output_tokens"),
+            cost=Sum("cost"),
+        )
+        .order_by(*fields)
+    )
+    return [
+        {**{g: (row[GROUPINGS[g]].date().isoformat() if g == "day" else row[GROUPINGS[g]]) for g in group_by},
+         "requests": row["requests"], "input_tokens": row["input_tokens"] or 0,
+         "output_tokens": row["output_tokens"] or 0, "cost": str(row["cost"] or 0)}
+        for row in summary
+    ]  # fmt: skip
+
+
+def provider_list(*, tenant) -> list[dict]:
+    """Providers this tenant can route to: built-ins with a platform key, and its own credentials."""
+    now = timezone.now()
+    entries = [
+        {"name": name, "kind": name, "source": "platform"}
+        for name, prefix in BUILTIN_PROVIDERS.items()
+        if getattr(settings, f"{prefix}_API_KEY")
+    ]
+    entries += [
+        {"name": c.name, "kind": c.kind, "source": "tenant"}
+        for c in ProviderCredential.objects.for_tenant(tenant).filter(is_active=True)
+    ]
+    health = {h.key.split("@")[0]: h for h in ProviderHealth.objects.all()}
+    prices = list(ModelPrice.objects.all())
+    for entry in entries:
+        state = health.get(entry["name"])
+        entry["cooling_down_until"] = (
+            state.cooldown_until if state and state.cooldown_until and state.cooldown_until > now else None
+        )
+        entry["last_error"] = state.last_error if state else ""
+        entry["models"] = [
+            {
+                "model": p.model,
+                "input_per_million": str(p.input_per_million),
+                "output_per_million": str(p.output_per_million),
+            }
+            for p in prices
+            if p.provider == entry["kind"]
+        ]
+    return entries
+
+
+def batch_get(*, tenant, batch_id: str) -> LLMBatch | None:
+    return LLMBatch.objects.for_tenant(tenant).filter(pk=batch_id).first()
+
+
+def prompt_template_list(*, tenant):
+    return PromptTemplate.objects.for_tenant(tenant).prefetch_related("versions")
