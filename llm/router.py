@@ -7,6 +7,7 @@ process: the state is in PostgreSQL) and move on to the next candidate; invalid 
 and content-policy errors fail at once.
 """
 
+import functools
 import hashlib
 import json
 import time
@@ -185,7 +186,14 @@ def provider_config(name: str, tenant_id: int) -> ProviderConfig:
 
 
 def _provider(candidate: Candidate, tenant_id: int):
-    return build_provider(provider_config(candidate.provider, tenant_id))
+    return _built(provider_config(candidate.provider, tenant_id))
+
+
+@functools.lru_cache(maxsize=128)
+def _built(config: ProviderConfig):
+    # Building an SDK client (HTTP pool, TLS context) costs tens of milliseconds; adapters are
+    # thread-safe, so one per configuration is kept. A changed key or URL is a new entry.
+    return build_provider(config)
 
 
 def _request(call: Call, candidate: Candidate) -> LLMRequest:

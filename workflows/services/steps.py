@@ -7,6 +7,7 @@ else propagates and Temporal retries with the node type's policy.
 """
 
 import json
+from contextlib import nullcontext
 from typing import Any
 
 import jsonschema
@@ -25,6 +26,9 @@ from workflows.models import EmailTemplate, Record, StepExecution, StepStatus
 from workflows.services.executions import step_record
 
 
+LOCAL_STEPS = {"UpdateRecordNode"}
+
+
 class StepError(Exception):
     """A step cannot succeed however often it is retried (bad data, refused URL, missing template)."""
 
@@ -35,21 +39,25 @@ def step_run(
     done = StepExecution.objects.for_tenant(tenant_id).filter(
         execution_id=execution_id, node_id=node_id, status=StepStatus.COMPLETED
     )
-    if stored := done.values_list("output", flat=True).first():
-        return stored
+    if stored := done.values("output").first():
+        return stored["output"] or {}
     record = {"tenant_id": tenant_id, "execution_id": execution_id, "node_id": node_id, "node_type": node_type}
     step_record(**record, status=StepStatus.RUNNING, attempt=attempt)
     try:
-        output = PERFORMERS[node_type](
-            tenant_id=tenant_id, data=data, variables=variables, execution_id=execution_id, node_id=node_id
-        )
+        # A record write and its "completed" mark commit together, so a retry after a crash never
+        # applies the write twice. Steps with outside effects (mail, HTTP, LLM: usage rows and
+        # limit locks must not wait on or roll back with the step) run outside a transaction.
+        with transaction.atomic() if node_type in LOCAL_STEPS else nullcontext():
+            output = PERFORMERS[node_type](
+                tenant_id=tenant_id, data=data, variables=variables, execution_id=execution_id, node_id=node_id
+            )
+            step_record(**record, status=StepStatus.COMPLETED, output=output, attempt=attempt)
     except (StepError, templating.TemplateError) as exc:
         step_record(**record, status=StepStatus.FAILED, error=str(exc), attempt=attempt)
         raise StepError(str(exc)) from exc
     except Exception as exc:
         step_record(**record, status=StepStatus.RUNNING, error=f"attempt {attempt}: {exc}", attempt=attempt)
         raise
-    step_record(**record, status=StepStatus.COMPLETED, output=output, attempt=attempt)
     return output
 
 

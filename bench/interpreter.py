@@ -1,0 +1,707 @@
+"""Engine benchmark: the graph interpreter against a hand-written Temporal workflow.
+
+Everything runs in this one process against a fresh, in-memory, headless Temporal dev server
+(started from the virtualenv) and a throwaway PostgreSQL database, `mono_bench_interp`, that this
+script creates, migrates and drops. One tenant is created with `tenant_create` (its namespace is
+provisioned), and the project's `TemporalWorkerManager` hosts that tenant's `workflows` queue on a
+background thread with its own event loop, as `manage.py runworkers` would.
+
+The workload is a chain: Start -> N UpdateRecordNode upserts -> End, for N = 3 and N = 10; every
+record node writes its own record of the tenant's record store (keys are unique per run, so runs
+do not contend for row locks). Two engines run it:
+
+- interpreter: the definition is created once with `definition_create`; each run is the
+  `InterpreterWorkflow` walking the compiled plan of the definition's version;
+- native: `NativeChainWorkflow` below, a hand-written workflow with the node sequence hard-coded.
+  It calls the same activities by name, in the same order, with the same arguments (the same
+  variables payload included) and the same timeouts and retry policies as the interpreter does
+  for this chain: `execution_started`, `record_step` (start), `run_step` per record node,
+  `record_step` (end), `execution_finish`.
+
+Both workflows are registered on the SAME worker: the manager is handed one registration for the
+tenant `workflows` queue listing both workflow classes and the interpreter's activities, so they
+share the worker's pollers, its activity thread pool, its Django connection interceptor and its
+sandbox (which stays on; this module is re-imported in it, so its top level only defines things).
+
+Runs are started directly with the Temporal client, with the search attributes `execution_start`
+sets: the `WorkflowExecution` rows (which the activities update) are bulk-created before each timed
+pass, and a run's latency is start request -> workflow result. This measures the engine without
+the request path's transaction, on-commit hook and sync-to-async hop; part 2 measures those.
+
+1. Per chain length, after a warm-up: a throughput pass (40 runs, at most 8 at a time; runs/s
+   and per-run latency under that load) and a sequential pass (15 runs one after another; p50 and
+   p95 latency), each done four times in the order native, interpreter, interpreter, native
+   (ABBA, so a linear drift falls evenly on both). Both passes of each engine are printed; the
+   summary pools them. The target is interpreter/native throughput >= 0.95. Per pass, the CPU
+   used by this process and by the dev server is shown as a percentage of one core. Then the
+   cost of the workflow code alone: one history of each engine (from the warm-up) is replayed
+   offline with temporalio's `Replayer` (sandboxed, no server, no activities), 25 times per pass
+   in the same ABBA order, and the process CPU time per replayed run is shown.
+2. API execute -> completed, 20 sequential runs of the 3-step chain: DRF's `APIClient`
+   authenticated as an editor of the tenant (`X-Tenant` header) POSTs
+   `/api/v1/workflows/{id}/execute` (answer 202), then the workflow result is awaited through the
+   Temporal client and the `WorkflowExecution` row is read (its status should be `completed`).
+   p50 and p95 of the POST alone, of POST -> result and of POST -> row read are shown.
+
+Figures are printed, not asserted; the run takes a few minutes. From the project root:
+
+    .venv/bin/python bench/interpreter.py
+
+It needs a local PostgreSQL on which the `postgres` role may create databases. Django runs with
+DEBUG=1 and DATABASE_CONN_MAX_AGE=0 (as the test suite does), so every activity opens its own
+database connection; set DATABASE_CONN_MAX_AGE in the environment to try another value.
+"""
+
+import asyncio
+import itertools
+import math
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from temporalio import workflow
+
+# os.path, not pathlib: the workflow sandbox re-imports this module and refuses Path.resolve().
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)  # run as a script from anywhere: the project is importable
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.temporal.types import (
+        ExecutionFinish,
+        ExecutionStarted,
+        InterpreterResult,
+        StepInput,
+        StepOutput,
+        StepRecord,
+    )
+    from workflows.temporal.workflows import BOOKKEEPING, WORK_STEP_OPTIONS
+
+POSTGRES_URL = "postgres://postgres@127.0.0.1:5432"
+BENCH_DB = "mono_bench_interp"
+DATABASE_URL = f"{POSTGRES_URL}/{BENCH_DB}"
+
+CHAIN_LENGTHS = (3, 10)
+THROUGHPUT_RUNS = 40
+CONCURRENCY = 8
+SEQUENTIAL_RUNS = 15
+WARMUP_RUNS = 3
+ORDER = ("native", "interpreter", "interpreter", "native")  # ABBA
+REPLAYS = 25
+API_RUNS = 20
+API_WARMUP_RUNS = 2
+WORKER_REFRESH_SECONDS = 60.0  # nothing changes while measuring: no reconcile rounds in the way
+RUN_TIMEOUT = 60.0  # a run not finished by then counts as failed (and the bench moves on)
+
+
+# The native baseline (also imported by the workflow sandbox: definitions only) -----------------
+
+
+@dataclass(frozen=True)
+class NativeChainInput:
+    tenant_id: int
+    execution_id: str
+    steps: int
+    input: dict[str, Any] = field(default_factory=dict)
+
+
+def chain_node_ids(steps: int) -> list[str]:
+    return [f"r{number}" for number in range(1, steps + 1)]
+
+
+def record_node_data(node_id: str) -> dict[str, Any]:
+    """The data of the chain's record node `node_id`: the graph is built from it, and the native
+    workflow hard-codes it (the bench checks it equals the compiled plan's)."""
+    return {
+        "operation": "upsert",
+        "collection": "bench",
+        "key": "{{ input.key }}-" + node_id,
+        "fields": {"node": node_id, "run": "{{ input.key }}"},
+    }
+
+
+def chain_variables(run_input: dict[str, Any], steps: dict[str, Any]) -> dict[str, Any]:
+    """What the interpreter hands a work step: input, every step's output, and both merged."""
+    merged: dict[str, Any] = dict(run_input)
+    for output in steps.values():
+        if isinstance(output, dict):
+            merged.update(output)
+    return {"input": run_input, "steps": dict(steps), "variables": merged}
+
+
+@workflow.defn(name="BenchNativeChain")
+class NativeChainWorkflow:
+    """Start -> r1 .. rN (UpdateRecordNode) -> End, written by hand."""
+
+    @workflow.run
+    async def run(self, data: NativeChainInput) -> InterpreterResult:
+        tenant_id, execution_id = data.tenant_id, data.execution_id
+        started = ExecutionStarted(tenant_id, execution_id, workflow.info().run_id)
+        await workflow.execute_activity("execution_started", started, **BOOKKEEPING)
+        steps: dict[str, Any] = {"start": {"input": data.input}}
+        start = StepRecord(tenant_id, execution_id, "start", "StartNode", "completed", steps["start"])
+        await workflow.execute_activity("record_step", start, **BOOKKEEPING)
+        for node_id in chain_node_ids(data.steps):
+            step = StepInput(
+                tenant_id,
+                execution_id,
+                node_id,
+                "UpdateRecordNode",
+                record_node_data(node_id),
+                chain_variables(data.input, steps),
+            )
+            result = await workflow.execute_activity(
+                "run_step", step, result_type=StepOutput, **WORK_STEP_OPTIONS["UpdateRecordNode"]
+            )
+            steps[node_id] = result.output
+        steps["end"] = {"status": "completed", "output": None}
+        end = StepRecord(tenant_id, execution_id, "end", "EndNode", "completed", steps["end"])
+        await workflow.execute_activity("record_step", end, **BOOKKEEPING)
+        finish = ExecutionFinish(tenant_id, execution_id, "completed", None, "", [])
+        await workflow.execute_activity("execution_finish", finish, **BOOKKEEPING)
+        return InterpreterResult("completed", None, "")
+
+
+# Figures ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class PassResult:
+    engine: str
+    steps: int
+    kind: str  # "throughput" | "sequential"
+    runs: int
+    seconds: float
+    latencies: list[float]
+    failures: list[str]
+
+    @property
+    def rate(self) -> float:
+        return self.runs / self.seconds
+
+
+@dataclass
+class Chain:
+    """One chain length: its definition, version and what every run is started with."""
+
+    steps: int
+    definition: Any
+    version: Any
+    plan: dict
+    search_attributes: Any
+    task_queue: str
+
+
+@dataclass
+class Context:
+    tenant: Any
+    editor: Any
+    chains: dict[int, Chain]
+    server: Any
+    runs_started: int = 0
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f}"
+
+
+def latency_text(latencies: list[float]) -> str:
+    if not latencies:
+        return "no runs"
+    return f"p50 {ms(percentile(latencies, 50))} ms, p95 {ms(percentile(latencies, 95))} ms"
+
+
+# Setup -----------------------------------------------------------------------------------------
+
+
+def database_admin(statement: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(f"{POSTGRES_URL}/postgres", autocommit=True) as conn:
+        conn.execute(sql.SQL(statement).format(sql.Identifier(BENCH_DB)))
+
+
+def create_database() -> None:
+    database_admin("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+    database_admin("CREATE DATABASE {}")
+
+
+def drop_database() -> None:
+    database_admin("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+
+
+def setup_django(temporal_address: str) -> None:
+    """Point Django at the bench database and dev server, then migrate."""
+    os.environ["DJANGO_SETTINGS_MODULE"] = "mono.settings"
+    os.environ["DATABASE_URL"] = DATABASE_URL
+    os.environ["DEBUG"] = "1"
+    os.environ.setdefault("DATABASE_CONN_MAX_AGE", "0")
+    os.environ["ALLOWED_HOSTS"] = "testserver,localhost"
+    os.environ["TEMPORAL_ADDRESS"] = temporal_address
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from mono.temporal.client import forget_connections
+
+    settings.TEMPORAL_ADDRESS = temporal_address
+    forget_connections()
+    call_command("migrate", verbosity=0)
+
+
+def close_django_connections() -> None:
+    if "django.db" in sys.modules:
+        from django.db import connections
+
+        connections.close_all()
+
+
+def chain_graph(steps: int) -> dict:
+    from tests.workflows import graphs
+
+    ids = ["start", *chain_node_ids(steps), "end"]
+    records = [graphs.node(node_id, "UpdateRecordNode", **record_node_data(node_id)) for node_id in ids[1:-1]]
+    edges = [graphs.edge(source, target) for source, target in itertools.pairwise(ids)]
+    return graphs.graph(graphs.START, *records, graphs.END, *edges)
+
+
+def create_context(server) -> Context:
+    """The tenant (namespace provisioned), an editor member and one definition per chain length."""
+    from django.contrib.auth import get_user_model
+    from temporalio.common import SearchAttributePair, TypedSearchAttributes
+
+    from mono.temporal import queues, search_attributes
+    from tenants.models import Role
+    from tenants.services import membership_add, tenant_create
+    from workflows.services.definitions import definition_create
+
+    started = time.perf_counter()
+    tenant = tenant_create(name="Bench interpreter", slug="bench-interp")
+    editor = get_user_model().objects.create_user(username="bench-editor")
+    membership_add(tenant=tenant, user=editor, role=Role.EDITOR)
+    elapsed = time.perf_counter() - started
+    print(f"  tenant {tenant.slug} (id {tenant.pk}) created and its namespace provisioned in {elapsed:.1f} s")
+    chains = {}
+    for steps in CHAIN_LENGTHS:
+        definition = definition_create(tenant=tenant, name=f"Chain of {steps}", graph=chain_graph(steps))
+        version = definition.latest_version
+        plan_data = {node_id: node["data"] for node_id, node in version.plan["nodes"].items()}
+        same = all(plan_data.get(node_id) == record_node_data(node_id) for node_id in chain_node_ids(steps))
+        attributes = TypedSearchAttributes(
+            [
+                SearchAttributePair(search_attributes.TENANT_ID, str(tenant.pk)),
+                SearchAttributePair(search_attributes.WORKFLOW_ID, str(definition.pk)),
+                SearchAttributePair(search_attributes.WORKFLOW_VERSION, version.number),
+            ]
+        )
+        chains[steps] = Chain(steps, definition, version, version.plan, attributes, queues.WORKFLOWS.name(tenant.pk))
+        print(
+            f"  definition {definition.slug!r}: {len(version.plan['nodes'])} nodes in the plan; "
+            f"native workflow's node data {'matches' if same else 'DIFFERS FROM'} the plan's",
+            flush=True,
+        )
+    return Context(tenant, editor, chains, server)
+
+
+class WorkerHost:
+    """The project's worker manager, on its own thread and event loop, hosting one worker with
+    both the interpreter and the native workflow on the tenant's `workflows` queue."""
+
+    def __init__(self) -> None:
+        from mono.temporal import queues
+        from mono.temporal.registry import Registration
+        from mono.temporal.workers import TemporalWorkerManager, WorkerSelection
+        from tenants.selectors import active_tenant_refs
+        from workflows.temporal.activities import ALL
+        from workflows.temporal.workflows import InterpreterWorkflow
+
+        registration = Registration(
+            queues.WORKFLOWS, workflows=(InterpreterWorkflow, NativeChainWorkflow), activities=tuple(ALL)
+        )
+        self.manager = TemporalWorkerManager(
+            tenant_source=active_tenant_refs,
+            selection=WorkerSelection(platform=False),
+            registrations=[registration],
+            refresh_seconds=WORKER_REFRESH_SECONDS,
+            shutdown_seconds=10,
+        )
+        self.errors: list[BaseException] = []
+        self.thread = threading.Thread(target=self._host, name="bench-workers", daemon=True)
+
+    def _host(self) -> None:
+        try:
+            asyncio.run(self.manager.run())
+        except BaseException as exc:
+            self.errors.append(exc)
+
+    def start(self, tenant_id: int, timeout: float = 60.0) -> str:
+        from mono.temporal import queues
+        from mono.temporal.client import tenant_namespace
+
+        wanted = (tenant_namespace(tenant_id), queues.WORKFLOWS.name(tenant_id))
+        started = time.perf_counter()
+        self.thread.start()
+        while not self.manager.reconciled.is_set() and not self.errors:
+            if time.perf_counter() - started > timeout:
+                raise RuntimeError(f"the worker manager did not reconcile within {timeout:.0f} s")
+            time.sleep(0.02)
+        if self.errors:
+            raise self.errors[0]
+        if wanted not in self.manager.hosted:
+            raise RuntimeError(f"the worker manager does not host {wanted}: {self.manager.last_reconcile_error}")
+        return f"{wanted[0]}/{wanted[1]} in {time.perf_counter() - started:.1f} s"
+
+    def stop(self) -> None:
+        if self.thread.is_alive():
+            self.manager.request_stop()
+            self.thread.join(60)
+
+
+# 1. Interpreter against native -----------------------------------------------------------------
+
+
+def create_rows(context: Context, chain: Chain, engine: str, count: int) -> list[tuple[str, dict]]:
+    """Pending `WorkflowExecution` rows for `count` runs, with each run's (unique) input."""
+    from workflows.models import WorkflowExecution
+
+    rows = []
+    for _ in range(count):
+        context.runs_started += 1
+        run_input = {"key": f"{engine[:3]}-{chain.steps}-{context.runs_started}"}
+        rows.append(
+            WorkflowExecution(
+                tenant=context.tenant, definition=chain.definition, version=chain.version, input=run_input
+            )
+        )
+    WorkflowExecution.objects.bulk_create(rows)
+    return [(row.id, row.input) for row in rows]
+
+
+async def run_once(client, context: Context, chain: Chain, engine: str, execution_id: str, run_input: dict):
+    """Start one run and wait for its result; returns (seconds, result)."""
+    from workflows.temporal.types import InterpreterInput
+    from workflows.temporal.workflows import InterpreterWorkflow
+
+    tenant_id = context.tenant.pk
+    options = {"id": execution_id, "task_queue": chain.task_queue, "search_attributes": chain.search_attributes}
+    started = time.perf_counter()
+    if engine == "interpreter":
+        arg = InterpreterInput(tenant_id, execution_id, chain.plan, run_input)
+        handle = await client.start_workflow(InterpreterWorkflow.run, arg, **options)
+    else:
+        arg = NativeChainInput(tenant_id, execution_id, chain.steps, run_input)
+        handle = await client.start_workflow(NativeChainWorkflow.run, arg, **options)
+    result = await asyncio.wait_for(handle.result(), RUN_TIMEOUT)
+    return time.perf_counter() - started, result
+
+
+class CpuWindow:
+    """CPU used by this process and by the dev server between construction and `text()`."""
+
+    def __init__(self, server) -> None:
+        import psutil
+
+        self._processes = [psutil.Process(), psutil.Process(server.process.pid)]
+        self._before = [self._cpu(p) for p in self._processes]
+        self._started = time.perf_counter()
+
+    @staticmethod
+    def _cpu(process) -> float:
+        times = process.cpu_times()
+        return times.user + times.system
+
+    def text(self) -> str:
+        elapsed = time.perf_counter() - self._started
+        used = [self._cpu(p) - before for p, before in zip(self._processes, self._before, strict=True)]
+        return f"CPU: this process {used[0] / elapsed * 100:.0f} %, dev server {used[1] / elapsed * 100:.0f} %"
+
+
+async def timed_pass(client, context: Context, chain: Chain, engine: str, kind: str) -> PassResult:
+    count = THROUGHPUT_RUNS if kind == "throughput" else SEQUENTIAL_RUNS
+    rows = await asyncio.to_thread(create_rows, context, chain, engine, count)
+    latencies: list[float] = []
+    failures: list[str] = []
+    gate = asyncio.Semaphore(CONCURRENCY if kind == "throughput" else 1)
+
+    async def one(execution_id: str, run_input: dict) -> None:
+        async with gate:
+            try:
+                seconds, result = await run_once(client, context, chain, engine, execution_id, run_input)
+            except Exception as exc:
+                failures.append(f"{execution_id}: {exc!r}")
+                return
+            latencies.append(seconds)
+            if result.status != "completed":
+                failures.append(f"{execution_id}: {result.status} {result.error}")
+
+    cpu = CpuWindow(context.server)
+    started = time.perf_counter()
+    if kind == "throughput":
+        await asyncio.gather(*(one(execution_id, run_input) for execution_id, run_input in rows))
+    else:
+        for execution_id, run_input in rows:
+            await one(execution_id, run_input)
+    seconds = time.perf_counter() - started
+    result = PassResult(engine, chain.steps, kind, count, seconds, latencies, failures)
+    if kind == "throughput":
+        figures = f"{count} runs in {seconds:.2f} s = {result.rate:.1f} runs/s; latency {latency_text(latencies)}"
+    else:
+        figures = f"{count} runs one at a time in {seconds:.2f} s; latency {latency_text(latencies)}"
+    print(f"    {engine:<11} {kind:<10}  {figures}; {cpu.text()}", flush=True)
+    for failure in failures[:3]:
+        print(f"      failed: {failure}", flush=True)
+    return result
+
+
+async def fetch_history(client, execution_id: str):
+    """The run's history and a line describing it."""
+    from temporalio.api.enums.v1 import EventType
+
+    history = await client.get_workflow_handle(execution_id).fetch_history()
+    tasks = sum(1 for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+    activities = sum(1 for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+    size = len(history.to_json()) / 1024
+    text = f"{len(history.events)} events, {tasks} workflow tasks, {activities} activities, {size:.0f} KiB as JSON"
+    return history, text
+
+
+async def repeated(history, times: int):
+    for _ in range(times):
+        yield history
+
+
+async def replay_cost(histories: dict) -> dict[str, float]:
+    """CPU seconds per run spent in workflow code alone: replay each engine's history offline
+    (same sandbox, no server, no activities), in ABBA order, REPLAYS times per pass."""
+    from temporalio.worker import Replayer
+
+    from workflows.temporal.workflows import InterpreterWorkflow
+
+    replayer = Replayer(workflows=[InterpreterWorkflow, NativeChainWorkflow])
+    for history in histories.values():
+        await replayer.replay_workflow(history)  # warm the sandbox and the code paths
+    spent: dict[str, list[float]] = {engine: [] for engine in histories}
+    for engine in ORDER:
+        started = time.process_time()
+        results = await replayer.replay_workflows(repeated(histories[engine], REPLAYS), raise_on_replay_failure=False)
+        spent[engine].append((time.process_time() - started) / REPLAYS)
+        if results.replay_failures:
+            print(f"    {engine} replay failures: {list(results.replay_failures.values())[:1]}", flush=True)
+    costs = {engine: sum(values) / len(values) for engine, values in spent.items()}
+    passes = {engine: " / ".join(f"{v * 1000:.1f}" for v in values) for engine, values in spent.items()}
+    print(
+        f"    replay: {REPLAYS} replays per pass, CPU per run: native {costs['native'] * 1000:.1f} ms "
+        f"({passes['native']}), interpreter {costs['interpreter'] * 1000:.1f} ms ({passes['interpreter']})",
+        flush=True,
+    )
+    return costs
+
+
+def check_rows(context: Context, chain: Chain) -> str:
+    from django.db.models import Q
+
+    from workflows.models import Record, WorkflowExecution
+
+    runs = WorkflowExecution.objects.for_tenant(context.tenant).filter(definition=chain.definition)
+    completed = runs.filter(status="completed").count()
+    ours = Q(key__startswith=f"nat-{chain.steps}-") | Q(key__startswith=f"int-{chain.steps}-")
+    records = Record.objects.for_tenant(context.tenant).filter(ours, collection="bench").count()
+    return f"{completed}/{runs.count()} execution rows completed, {records} records written ({chain.steps} per run)"
+
+
+async def compare_engines(context: Context) -> tuple[dict[int, dict[str, list[PassResult]]], dict[int, dict]]:
+    from mono.temporal.client import get_tenant_client
+
+    client = await get_tenant_client(context.tenant.pk)
+    results: dict[int, dict[str, list[PassResult]]] = {}
+    replays: dict[int, dict[str, float]] = {}
+    for steps in CHAIN_LENGTHS:
+        chain = context.chains[steps]
+        print(f"\n1. Chain of {steps} record steps (Start -> {steps} x UpdateRecordNode -> End)", flush=True)
+        histories = {}
+        for engine in ("native", "interpreter"):
+            rows = await asyncio.to_thread(create_rows, context, chain, engine, WARMUP_RUNS)
+            seconds = []
+            for execution_id, run_input in rows:
+                elapsed, _ = await run_once(client, context, chain, engine, execution_id, run_input)
+                seconds.append(elapsed)
+            histories[engine], shape = await fetch_history(client, rows[-1][0])
+            print(
+                f"    {engine:<11} warm-up     {WARMUP_RUNS} runs: {', '.join(ms(s) for s in seconds)} ms; "
+                f"history of one run: {shape}",
+                flush=True,
+            )
+        passes: dict[str, list[PassResult]] = {"native": [], "interpreter": []}
+        for kind in ("throughput", "sequential"):
+            for engine in ORDER:
+                passes[engine].append(await timed_pass(client, context, chain, engine, kind))
+        print(f"    rows: {await asyncio.to_thread(check_rows, context, chain)}", flush=True)
+        results[steps] = passes
+        replays[steps] = await replay_cost(histories)
+    return results, replays
+
+
+# 2. API execute -> completed -------------------------------------------------------------------
+
+
+def measure_api(context: Context) -> dict[str, list[float]]:
+    from rest_framework.test import APIClient
+
+    from mono.temporal import sync
+    from mono.temporal.client import get_tenant_client
+    from workflows.models import WorkflowExecution
+
+    chain = context.chains[3]
+    api = APIClient()
+    api.force_authenticate(context.editor)
+    api.credentials(HTTP_X_TENANT=context.tenant.slug)
+    url = f"/api/v1/workflows/{chain.definition.pk}/execute"
+    print(f"\n2. API execute -> completed, chain of 3, {API_RUNS} sequential runs (POST {url})", flush=True)
+    figures: dict[str, list[float]] = {"post": [], "result": [], "row": []}
+    statuses: dict[str, int] = {}
+    problems: list[str] = []
+    for number in range(API_WARMUP_RUNS + API_RUNS):
+        started = time.perf_counter()
+        response = api.post(url, {"input": {"key": f"api-{number}"}}, format="json")
+        posted = time.perf_counter()
+        if response.status_code != 202:
+            problems.append(f"POST answered {response.status_code}: {response.content[:200]!r}")
+            continue
+        execution_id = response.json()["id"]
+
+        async def result(execution_id=execution_id):
+            client = await get_tenant_client(context.tenant.pk)
+            return await client.get_workflow_handle(execution_id).result()
+
+        sync.run(result, timeout=RUN_TIMEOUT)
+        finished = time.perf_counter()
+        status = WorkflowExecution.objects.filter(pk=execution_id).values_list("status", flat=True).first()
+        read = time.perf_counter()
+        if number < API_WARMUP_RUNS:
+            continue
+        statuses[status] = statuses.get(status, 0) + 1
+        figures["post"].append(posted - started)
+        figures["result"].append(finished - started)
+        figures["row"].append(read - started)
+    print(f"    POST -> 202:              {latency_text(figures['post'])}")
+    print(f"    POST -> workflow result:  {latency_text(figures['result'])}")
+    print(f"    POST -> row read:         {latency_text(figures['row'])} (row status: {statuses})", flush=True)
+    for problem in problems[:3]:
+        print(f"    problem: {problem}", flush=True)
+    return figures
+
+
+# Summary ---------------------------------------------------------------------------------------
+
+
+def print_summary(
+    engines: dict[int, dict[str, list[PassResult]]], replays: dict[int, dict[str, float]], api: dict[str, list[float]]
+) -> None:
+    title = f"Interpreter benchmark ({os.cpu_count()} CPUs; {THROUGHPUT_RUNS} runs at concurrency {CONCURRENCY} x2, "
+    title += f"{SEQUENTIAL_RUNS} sequential runs x2, per engine and chain length)"
+    header = (
+        "steps",
+        "engine",
+        "runs/s",
+        "passes (runs/s)",
+        "loaded p50/p95 ms",
+        "sequential p50/p95 ms",
+        "replay CPU ms/run",
+    )
+    rows: list[tuple[str, ...]] = []
+    ratios: list[str] = []
+    for steps, passes in engines.items():
+        rates = {}
+        sequential_p50 = {}
+        for engine in ("native", "interpreter"):
+            throughput = [p for p in passes[engine] if p.kind == "throughput"]
+            sequential = [p for p in passes[engine] if p.kind == "sequential"]
+            rate = sum(p.runs for p in throughput) / sum(p.seconds for p in throughput)
+            loaded = [s for p in throughput for s in p.latencies]
+            alone = [s for p in sequential for s in p.latencies]
+            rates[engine] = rate
+            sequential_p50[engine] = percentile(alone, 50) if alone else float("nan")
+            rows.append(
+                (
+                    str(steps),
+                    engine,
+                    f"{rate:.1f}",
+                    " / ".join(f"{p.rate:.1f}" for p in throughput),
+                    f"{ms(percentile(loaded, 50))} / {ms(percentile(loaded, 95))}" if loaded else "-",
+                    f"{ms(percentile(alone, 50))} / {ms(percentile(alone, 95))}" if alone else "-",
+                    f"{replays[steps][engine] * 1000:.1f}",
+                )
+            )
+        ratio = rates["interpreter"] / rates["native"]
+        ratios.append(
+            f"{steps} steps: interpreter/native throughput {ratio:.3f} "
+            f"({'meets' if ratio >= 0.95 else 'misses'} the 0.95 target); "
+            f"sequential p50 interpreter/native {sequential_p50['interpreter'] / sequential_p50['native']:.2f}; "
+            f"workflow code {(replays[steps]['interpreter'] - replays[steps]['native']) * 1000:+.1f} ms CPU per run"
+        )
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    print(f"\n{title}")
+    print("-" * len(title))
+    print("  ".join(cell.ljust(width) for cell, width in zip(header, widths, strict=True)))
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    print()
+    for line in ratios:
+        print(line)
+    print(
+        f"API execute (3 steps, {API_RUNS} sequential runs): POST -> 202 {latency_text(api['post'])}; "
+        f"POST -> result {latency_text(api['result'])}; POST -> completed row read {latency_text(api['row'])}"
+    )
+
+
+# Main ------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    from mono.temporal.devserver import TemporalDevServer
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up (finally) when terminated too
+
+    server = None
+    host: WorkerHost | None = None
+    database_created = False
+    try:
+        started = time.perf_counter()
+        server = TemporalDevServer().start()
+        print(f"Dev server up in {time.perf_counter() - started:.1f} s (in memory, headless)")
+        create_database()
+        database_created = True
+        setup_django(server.address)
+        print(f"Database {BENCH_DB} created and migrated; {os.cpu_count()} CPUs", flush=True)
+        context = create_context(server)
+        host = WorkerHost()
+        print(f"  worker manager hosting {host.start(context.tenant.pk)}", flush=True)
+
+        engines, replays = asyncio.run(compare_engines(context))
+        api = measure_api(context)
+        print_summary(engines, replays, api)
+    finally:
+        if host is not None:
+            host.stop()
+        if server is not None:
+            server.stop()
+        close_django_connections()
+        if database_created:
+            drop_database()
+
+
+if __name__ == "__main__":
+    main()
