@@ -25,7 +25,6 @@ from workflows import templating
 from workflows.models import EmailTemplate, Record, StepExecution, StepStatus
 from workflows.services.executions import step_record
 
-
 LOCAL_STEPS = {"UpdateRecordNode"}
 
 
