@@ -1,0 +1,727 @@
+"""LLM gateway benchmark: what the gateway adds to one provider call, and batch throughput.
+
+Everything runs in this one process against one fake provider server (the test suite's
+`FakeLLMServer`: a threaded HTTP server on 127.0.0.1 speaking OpenAI's wire format, whose default
+reply echoes the last user message), a fresh, in-memory, headless Temporal dev server (started
+from the virtualenv) and a throwaway PostgreSQL database, `mono_bench_llm`, that this script
+creates, migrates and drops. The platform's OpenAI key and base URL are pointed at the fake
+server; one tenant is created with `tenant_create` (its namespace is provisioned) with an editor
+member, and the list price of `openai:gpt-4o-mini` is ensured (the data migration seeds it).
+
+The fake server is first switched to TCP_NODELAY (socketserver's `disable_nagle_algorithm`, set on
+its handler class). As shipped it sends a response's headers and body in two writes; when the
+client reuses a kept-alive connection promptly, Nagle's algorithm holds the body back until the
+client's delayed ACK of the headers arrives, about 40 ms later on Linux. That stall belongs to the
+fake, not to any provider or to the gateway, and it would swamp every figure here (and fall on
+some paths and not others, depending on how soon each reuses its connection), so the bench shows
+it once, 20 back-to-back SDK requests on a new connection before and after the switch, and
+measures everything else with it off. The `httpx2` request log (one INFO line per provider
+request, for the SDK and the gateway alike) is turned down to WARNING to keep the output readable.
+
+1. Gateway overhead, route `openai:gpt-4o-mini`, one user message whose text is new for every
+   request (so no cache could answer; the gateway's cache is off anyway without a TTL):
+   - direct: the official `openai` SDK calling the fake server (one client, SDK retries off);
+   - api: `POST /api/v1/llm/execute` through Django and DRF (`APIClient`, forced authentication as
+     the editor, `X-Tenant` header): serializer, tenant and role resolution, then the gateway;
+   - router: `llm.router.execute` called directly with the `Call` the view builds (the gateway
+     without HTTP: cooldown check, limit reservation, provider call, usage row, settlement).
+   20 warm-up requests of each, then 300 of each timed in rounds of (direct, api, router), so any
+   drift falls on all three alike. p50 and p95 of each are shown, and the overhead of api and of
+   router over direct at p50 (target: at most 3 ms), with the median of the per-round differences
+   beside it. Then the SQL statements of one gateway call are captured and listed (through the
+   API, and through the router alone), with the number of transactions they ran in, the time of
+   each statement sent through a cursor (BEGIN and COMMIT are listed but not timed) and the wall
+   time of that call.
+   This part runs before the worker host starts, so no pollers share the CPU with it.
+2. Batch throughput: `POST /api/v1/llm/batch` with 64 items (distinct short prompts) at
+   concurrency 1, 8 and 32, one after another, each polled with `GET /api/v1/llm/batch/{id}`
+   every 50 ms until its status is no longer `running`: seconds from the POST to the observed
+   end, and items/s. The batch workflow (each item a child workflow of three activities) runs on
+   the tenant's `llm-processing` queue, hosted by the project's `TemporalWorkerManager` on a
+   background thread with its own event loop, as `manage.py runworkers` would (restricted to that
+   queue, with the settings' activity threads and pollers). The three concurrencies run twice:
+   with the fake provider answering at once, then with each of the batch's 64 answers delayed by
+   200 ms (the provider as the bottleneck: what concurrency buys), where the time the delays
+   alone would take at that concurrency is shown too. A batch of 8 items warms the worker first.
+   Per run, the CPU used by this process (workers included) and by the dev server is shown as a
+   percentage of one core.
+
+Figures are printed, not asserted; the run takes about a minute. From the project root:
+
+    .venv/bin/python bench/llm_gateway.py
+
+It needs a local PostgreSQL on which the `postgres` role may create databases. Django runs with
+DEBUG=1 (as the tests do) and DATABASE_CONN_MAX_AGE=60 (the settings' default), so activity
+threads keep their database connection between activities; set DATABASE_CONN_MAX_AGE=0 in the
+environment to reconnect around every activity, as the test suite does.
+"""
+
+import asyncio
+import itertools
+import logging
+import math
+import os
+import signal
+import statistics
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)  # run as a script from anywhere: the project is importable
+
+POSTGRES_URL = "postgres://postgres@127.0.0.1:5432"
+BENCH_DB = "mono_bench_llm"
+DATABASE_URL = f"{POSTGRES_URL}/{BENCH_DB}"
+
+ROUTE = "openai:gpt-4o-mini"
+MODEL = "gpt-4o-mini"
+EXECUTE_URL = "/api/v1/llm/execute"
+BATCH_URL = "/api/v1/llm/batch"
+
+NAGLE_CHECK_REQUESTS = 20
+WARMUP_REQUESTS = 20
+REQUESTS = 300
+PATHS = ("direct", "api", "router")
+OVERHEAD_TARGET_MS = 3.0
+
+BATCH_ITEMS = 64
+CONCURRENCIES = (1, 8, 32)
+PROVIDER_DELAY = 0.2
+WARMUP_BATCH_ITEMS = 8
+POLL_SECONDS = 0.05
+BATCH_TIMEOUT = 120.0  # a batch still running by then is reported as such (and the bench moves on)
+WORKER_REFRESH_SECONDS = 60.0  # nothing changes while measuring: no reconcile rounds in the way
+
+
+# Figures ---------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
+
+
+def ms(seconds: float, digits: int = 2) -> str:
+    return f"{seconds * 1000:.{digits}f}"
+
+
+@dataclass
+class Overhead:
+    """Part 1: latencies per path (seconds), round by round (None where a request failed)."""
+
+    rounds: list[dict[str, float | None]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    queries: dict[str, "Captured"] = field(default_factory=dict)  # path -> one call's SQL
+    nagle: tuple[float, float] = (float("nan"), float("nan"))  # fake server p50, as shipped / NODELAY
+
+    def latencies(self, path: str) -> list[float]:
+        return [r[path] for r in self.rounds if r[path] is not None]
+
+    def p50(self, path: str) -> float:
+        return percentile(self.latencies(path), 50)
+
+    def p95(self, path: str) -> float:
+        return percentile(self.latencies(path), 95)
+
+    def paired_median(self, path: str) -> float:
+        """Median over the rounds of (path - direct): the drift-free overhead."""
+        return statistics.median(
+            r[path] - r["direct"] for r in self.rounds if r[path] is not None and r["direct"] is not None
+        )
+
+
+@dataclass
+class Captured:
+    """The SQL of one call: Django's captured statements, the time of each statement sent through
+    a cursor (in order), and the call's wall time."""
+
+    queries: list[dict]
+    statement_seconds: list[float]
+    seconds: float
+
+    @property
+    def transactions(self) -> int:
+        return sum(1 for query in self.queries if query["sql"] == "COMMIT")
+
+
+@dataclass
+class BatchRun:
+    provider: str  # "immediate" | "200 ms delay"
+    concurrency: int
+    items: int
+    seconds: float = float("nan")
+    post_seconds: float = float("nan")
+    workflow_seconds: float = float("nan")
+    status: str = "not started"
+    ok: int = 0
+    errors: int = 0
+    wrong: int = 0
+    provider_hits: int = 0
+    cpu: str = ""
+    ideal: float | None = None  # seconds the provider delays alone take at this concurrency
+
+    @property
+    def rate(self) -> float:
+        return self.items / self.seconds
+
+
+@dataclass
+class Context:
+    tenant: Any
+    editor: Any
+    api: Any  # APIClient authenticated as the editor, in the tenant
+    fake: Any
+    server: Any
+
+
+# Setup -----------------------------------------------------------------------------------------
+
+
+def database_admin(statement: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(f"{POSTGRES_URL}/postgres", autocommit=True) as conn:
+        conn.execute(sql.SQL(statement).format(sql.Identifier(BENCH_DB)))
+
+
+def create_database() -> None:
+    database_admin("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+    database_admin("CREATE DATABASE {}")
+
+
+def drop_database() -> None:
+    database_admin("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+
+
+def setup_django(temporal_address: str) -> None:
+    """Point Django at the bench database and dev server, then migrate."""
+    os.environ["DJANGO_SETTINGS_MODULE"] = "mono.settings"
+    os.environ["DATABASE_URL"] = DATABASE_URL
+    os.environ["DEBUG"] = "1"
+    os.environ.setdefault("DATABASE_CONN_MAX_AGE", "60")
+    os.environ["ALLOWED_HOSTS"] = "testserver,localhost"
+    os.environ["TEMPORAL_ADDRESS"] = temporal_address
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from mono.temporal.client import forget_connections
+
+    settings.TEMPORAL_ADDRESS = temporal_address
+    forget_connections()
+    call_command("migrate", verbosity=0)
+
+
+def close_django_connections() -> None:
+    if "django.db" in sys.modules:
+        from django.db import connections
+
+        connections.close_all()
+
+
+def point_openai_at(fake) -> None:
+    """The platform's OpenAI provider is the fake server (read by the gateway at every call)."""
+    from django.conf import settings
+
+    settings.OPENAI_API_KEY = "bench-key"
+    settings.OPENAI_BASE_URL = fake.openai_url
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
+
+
+def switch_off_nagle(fake) -> tuple[float, float]:
+    """Set TCP_NODELAY on the fake server's connections from now on; returns the p50 of
+    back-to-back SDK requests on a new connection before and after (the first request, which
+    opens the connection, is left out)."""
+    import openai
+
+    from tests.support import fake_llm
+
+    def back_to_back() -> float:
+        sdk = openai.OpenAI(base_url=fake.openai_url, api_key="x", max_retries=0)
+        latencies = []
+        try:
+            for number in range(NAGLE_CHECK_REQUESTS + 1):
+                started = time.perf_counter()
+                sdk.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": f"nagle {number}"}])
+                latencies.append(time.perf_counter() - started)
+        finally:
+            sdk.close()  # the next client opens a new connection, which gets the new option
+        return percentile(latencies[1:], 50)
+
+    before = back_to_back()
+    fake_llm._Handler.disable_nagle_algorithm = True  # socketserver applies it to each new connection
+    return before, back_to_back()
+
+
+def create_context(server, fake) -> Context:
+    """The tenant (namespace provisioned), its owner and an editor, and the model's list price."""
+    from decimal import Decimal
+
+    from django.contrib.auth import get_user_model
+    from rest_framework.test import APIClient
+
+    from llm.models import ModelPrice
+    from tenants.models import Role
+    from tenants.services import membership_add, tenant_create
+
+    price, created = ModelPrice.objects.get_or_create(
+        provider="openai",
+        model=MODEL,
+        defaults={"input_per_million": Decimal("0.15"), "output_per_million": Decimal("0.60")},
+    )
+    print(
+        f"  price of openai:{MODEL} {'created' if created else 'seeded by the migration'}: "
+        f"{price.input_per_million} / {price.output_per_million} USD per million tokens in / out"
+    )
+    users = get_user_model().objects
+    started = time.perf_counter()
+    tenant = tenant_create(name="Bench LLM", slug="bench-llm", owner=users.create_user(username="bench-owner"))
+    editor = users.create_user(username="bench-editor")
+    membership_add(tenant=tenant, user=editor, role=Role.EDITOR)
+    elapsed = time.perf_counter() - started
+    print(f"  tenant {tenant.slug} (id {tenant.pk}) created and its namespace provisioned in {elapsed:.1f} s")
+    api = APIClient()
+    api.force_authenticate(editor)
+    api.credentials(HTTP_X_TENANT=tenant.slug)
+    return Context(tenant, editor, api, fake, server)
+
+
+class WorkerHost:
+    """The project's worker manager, on its own thread and event loop, hosting the tenant's
+    `llm-processing` queue with the workflows and activities the llm app registers."""
+
+    def __init__(self) -> None:
+        from mono.temporal import queues
+        from mono.temporal.workers import TemporalWorkerManager, WorkerSelection
+        from tenants.selectors import active_tenant_refs
+
+        self.manager = TemporalWorkerManager(
+            tenant_source=active_tenant_refs,
+            selection=WorkerSelection(platform=False, queues=frozenset({queues.LLM_PROCESSING.key})),
+            refresh_seconds=WORKER_REFRESH_SECONDS,
+            shutdown_seconds=10,
+        )
+        self.errors: list[BaseException] = []
+        self.thread = threading.Thread(target=self._host, name="bench-workers", daemon=True)
+
+    def _host(self) -> None:
+        try:
+            asyncio.run(self.manager.run())
+        except BaseException as exc:
+            self.errors.append(exc)
+
+    def start(self, tenant_id: int, timeout: float = 60.0) -> str:
+        from django.conf import settings
+
+        from mono.temporal import queues
+        from mono.temporal.client import tenant_namespace
+
+        wanted = (tenant_namespace(tenant_id), queues.LLM_PROCESSING.name(tenant_id))
+        started = time.perf_counter()
+        self.thread.start()
+        while not self.manager.reconciled.is_set() and not self.errors:
+            if time.perf_counter() - started > timeout:
+                raise RuntimeError(f"the worker manager did not reconcile within {timeout:.0f} s")
+            time.sleep(0.02)
+        if self.errors:
+            raise self.errors[0]
+        if wanted not in self.manager.hosted:
+            raise RuntimeError(f"the worker manager does not host {wanted}: {self.manager.last_reconcile_error}")
+        return (
+            f"{wanted[0]}/{wanted[1]} in {time.perf_counter() - started:.1f} s "
+            f"({settings.TEMPORAL_WORKER_ACTIVITY_THREADS} activity threads, "
+            f"{settings.TEMPORAL_WORKER_WORKFLOW_POLLERS} workflow and "
+            f"{settings.TEMPORAL_WORKER_ACTIVITY_POLLERS} activity task pollers)"
+        )
+
+    def stop(self) -> None:
+        if self.thread.is_alive():
+            self.manager.request_stop()
+            self.thread.join(60)
+
+
+class CpuWindow:
+    """CPU used by this process and by the dev server between construction and `text()`."""
+
+    def __init__(self, server) -> None:
+        import psutil
+
+        self._processes = [psutil.Process(), psutil.Process(server.process.pid)]
+        self._before = [self._cpu(p) for p in self._processes]
+        self._started = time.perf_counter()
+
+    @staticmethod
+    def _cpu(process) -> float:
+        times = process.cpu_times()
+        return times.user + times.system
+
+    def text(self) -> str:
+        elapsed = time.perf_counter() - self._started
+        used = [self._cpu(p) - before for p, before in zip(self._processes, self._before, strict=True)]
+        return f"CPU: this process {used[0] / elapsed * 100:.0f} %, dev server {used[1] / elapsed * 100:.0f} %"
+
+
+# 1. Gateway overhead ---------------------------------------------------------------------------
+
+
+def gateway_paths(context: Context) -> dict:
+    """The three ways to ask: each takes the message text and returns (seconds, answer text)."""
+    import openai
+
+    from llm import router
+
+    sdk = openai.OpenAI(base_url=context.fake.openai_url, api_key="x", max_retries=0)
+
+    def direct(text: str) -> tuple[float, str]:
+        started = time.perf_counter()
+        completion = sdk.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": text}])
+        return time.perf_counter() - started, completion.choices[0].message.content or ""
+
+    def api(text: str) -> tuple[float, str]:
+        body = {"route": ROUTE, "messages": [{"role": "user", "content": text}]}
+        started = time.perf_counter()
+        response = context.api.post(EXECUTE_URL, body, format="json")
+        elapsed = time.perf_counter() - started
+        if response.status_code != 200:
+            raise RuntimeError(f"POST answered {response.status_code}: {response.content[:200]!r}")
+        return elapsed, response.json()["content"]
+
+    def gateway(text: str) -> tuple[float, str]:
+        call = router_call(context, text)  # what the view builds before `execute`: not timed
+        started = time.perf_counter()
+        result = router.execute(call)
+        return time.perf_counter() - started, result.content
+
+    return {"direct": direct, "api": api, "router": gateway}
+
+
+def router_call(context: Context, text: str):
+    from llm import services
+
+    spec = services.PromptSpec(route=ROUTE, messages=[{"role": "user", "content": text}])
+    return services.llm_call(tenant_id=context.tenant.pk, spec=spec, scope="api", user_id=context.editor.pk)
+
+
+def statement(sql: str) -> str:
+    """A short name for one SQL statement: verb and table, noting EXISTS and FOR UPDATE."""
+    words = sql.replace('"', "").split()
+    verb = words[0].upper() if words else "?"
+    if verb in ("SAVEPOINT", "RELEASE", "ROLLBACK"):
+        return "RELEASE SAVEPOINT" if verb == "RELEASE" else verb
+    if verb == "UPDATE":
+        table = words[1]
+    else:
+        table = next((word for before, word in itertools.pairwise(words) if before.upper() in ("FROM", "INTO")), "")
+    notes = [note for note, marker in (("exists", 'SELECT 1 AS "a"'), ("for update", "FOR UPDATE")) if marker in sql]
+    return f"{verb} {table}".strip() + (f" ({', '.join(notes)})" if notes else "")
+
+
+def capture(run) -> Captured:
+    """The SQL statements `run()` sends on this thread's connection, with their times."""
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+
+    connection = connections["default"]
+    statement_seconds: list[float] = []
+
+    def timing(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            statement_seconds.append(time.perf_counter() - started)
+
+    with CaptureQueriesContext(connection) as captured, connection.execute_wrapper(timing):
+        started = time.perf_counter()
+        run()
+        seconds = time.perf_counter() - started
+    return Captured(captured.captured_queries, statement_seconds, seconds)
+
+
+def measure_overhead(context: Context, nagle: tuple[float, float]) -> Overhead:
+    paths = gateway_paths(context)
+    result = Overhead(nagle=nagle)
+    print(
+        f"\n1. Gateway overhead: {WARMUP_REQUESTS} warm-up + {REQUESTS} requests per path, "
+        f"in rounds of ({', '.join(PATHS)}), route {ROUTE}",
+        flush=True,
+    )
+    hits_before = context.fake.hits("openai")
+    cpu = CpuWindow(context.server)
+    started = time.perf_counter()
+    for number in range(WARMUP_REQUESTS + REQUESTS):
+        row: dict[str, float | None] = {}
+        for name in PATHS:
+            text = f"please echo {name} request {number} {uuid.uuid4().hex[:12]}"
+            try:
+                seconds, answer = paths[name](text)
+            except Exception as exc:
+                result.problems.append(f"{name} request {number}: {exc!r}"[:300])
+                row[name] = None
+                continue
+            row[name] = seconds
+            if answer != text:
+                result.problems.append(f"{name} request {number}: answer {answer[:60]!r} is not the echo")
+        if number >= WARMUP_REQUESTS:
+            result.rounds.append(row)
+    elapsed = time.perf_counter() - started
+    hits = context.fake.hits("openai") - hits_before
+    print(
+        f"    {(WARMUP_REQUESTS + REQUESTS) * len(PATHS)} requests in {elapsed:.1f} s "
+        f"(the fake provider counted {hits}); {cpu.text()}",
+        flush=True,
+    )
+    for name in PATHS:
+        latencies = result.latencies(name)
+        line = f"    {name:<7} {len(latencies)} timed: p50 {ms(result.p50(name))} ms, p95 {ms(result.p95(name))} ms"
+        line += f", mean {ms(statistics.fmean(latencies))} ms, max {ms(max(latencies))} ms"
+        if name != "direct":
+            line += (
+                f"; over direct: p50 {ms(result.p50(name) - result.p50('direct'))} ms "
+                f"(median per round {ms(result.paired_median(name))} ms)"
+            )
+        print(line, flush=True)
+    for problem in result.problems[:3]:
+        print(f"    problem: {problem}", flush=True)
+    if len(result.problems) > 3:
+        print(f"    ... and {len(result.problems) - 3} more problems", flush=True)
+
+    # The SQL of one gateway call, each way in.
+    from llm import router
+
+    result.queries["api"] = capture(lambda: paths["api"](f"please echo sql api {uuid.uuid4().hex[:12]}"))
+    call = router_call(context, f"please echo sql router {uuid.uuid4().hex[:12]}")
+    result.queries["router"] = capture(lambda: router.execute(call))
+    for name in ("api", "router"):
+        sql = result.queries[name]
+        print(
+            f"    SQL of one {name} call ({ms(sql.seconds)} ms in all): {len(sql.queries)} statements, "
+            f"{sql.transactions} transactions; {len(sql.statement_seconds)} statements through a cursor "
+            f"took {ms(sum(sql.statement_seconds))} ms",
+            flush=True,
+        )
+        timings = iter(sql.statement_seconds)
+        for index, query in enumerate(sql.queries, 1):
+            untimed = query["sql"] in ("BEGIN", "COMMIT") or query["sql"].startswith(("SAVEPOINT", "RELEASE"))
+            took = "" if untimed else f"{ms(next(timings, float('nan')))} ms"
+            print(f"      {index:>2}. {statement(query['sql']):<40} {took}".rstrip(), flush=True)
+    return result
+
+
+# 2. Batch throughput ---------------------------------------------------------------------------
+
+
+def batch_items(label: str, count: int) -> list[dict]:
+    return [
+        {"route": ROUTE, "messages": [{"role": "user", "content": f"summarise {label} item {index} in one line"}]}
+        for index in range(count)
+    ]
+
+
+def run_batch(context: Context, provider: str, concurrency: int, items: int, *, label: str) -> BatchRun:
+    """POST one batch, poll it until it is no longer running, and check every item's answer."""
+    from llm.models import LLMBatch
+    from tests.support.fake_llm import Delay
+
+    run = BatchRun(provider, concurrency, items)
+    payload = batch_items(label, items)
+    hits_before = context.fake.hits("openai")
+    if provider != "immediate":
+        context.fake.script("openai", [Delay(PROVIDER_DELAY)] * items)
+        run.ideal = math.ceil(items / concurrency) * PROVIDER_DELAY
+    cpu = CpuWindow(context.server)
+    started = time.perf_counter()
+    response = context.api.post(BATCH_URL, {"items": payload, "concurrency": concurrency}, format="json")
+    run.post_seconds = time.perf_counter() - started
+    if response.status_code != 202:
+        run.status = f"POST answered {response.status_code}: {response.content[:200]!r}"
+        return run
+    batch_id = response.json()["id"]
+    body = response.json()
+    while body["status"] == "running":
+        if time.perf_counter() - started > BATCH_TIMEOUT:
+            break
+        time.sleep(POLL_SECONDS)
+        body = context.api.get(f"{BATCH_URL}/{batch_id}").json()
+    run.seconds = time.perf_counter() - started
+    run.cpu = cpu.text()
+    run.status = body["status"] if body["status"] != "running" else f"still running after {BATCH_TIMEOUT:.0f} s"
+    run.provider_hits = context.fake.hits("openai") - hits_before
+    row = LLMBatch.objects.get(pk=batch_id)
+    if row.finished_at:
+        run.workflow_seconds = (row.finished_at - row.created_at).total_seconds()
+    for entry in body.get("results") or []:
+        if entry.get("error"):
+            run.errors += 1
+        elif entry["result"]["content"] == payload[entry["index"]]["messages"][0]["content"]:
+            run.ok += 1
+        else:
+            run.wrong += 1
+    return run
+
+
+def describe(run: BatchRun) -> str:
+    text = (
+        f"{run.items} items in {run.seconds:.2f} s = {run.rate:.1f} items/s (POST {ms(run.post_seconds, 0)} ms; "
+        f"batch row created -> finished {run.workflow_seconds:.2f} s); {run.status}: {run.ok} answered"
+    )
+    if run.errors or run.wrong:
+        text += f", {run.errors} errors, {run.wrong} wrong answers"
+    text += f"; provider hit {run.provider_hits} times"
+    if run.ideal is not None:
+        text += f"; delays alone {run.ideal:.1f} s"
+    return f"{text}; {run.cpu}"
+
+
+def measure_batches(context: Context) -> list[BatchRun]:
+    print(f"\n2. Batches of {BATCH_ITEMS} items, route {ROUTE}, polled every {ms(POLL_SECONDS, 0)} ms", flush=True)
+    warmup = run_batch(context, "immediate", WARMUP_BATCH_ITEMS, WARMUP_BATCH_ITEMS, label="warm-up")
+    print(f"    warm-up, concurrency {WARMUP_BATCH_ITEMS}: {describe(warmup)}", flush=True)
+    runs = []
+    for provider in ("immediate", f"{ms(PROVIDER_DELAY, 0)} ms delay"):
+        print(f"  provider answers: {provider}", flush=True)
+        for concurrency in CONCURRENCIES:
+            label = f"{provider.split()[0]}-c{concurrency}"
+            run = run_batch(context, provider, concurrency, BATCH_ITEMS, label=label)
+            print(f"    concurrency {concurrency:>2}: {describe(run)}", flush=True)
+            runs.append(run)
+    return runs
+
+
+def usage_rows(context: Context) -> str:
+    from llm.models import LLMUsage
+
+    rows = LLMUsage.objects.for_tenant(context.tenant).values_list("scope", "status")
+    counted = Counter(f"{scope}/{status}" for scope, status in rows)
+    return ", ".join(f"{n} {key}" for key, n in sorted(counted.items()))
+
+
+# Summary ---------------------------------------------------------------------------------------
+
+
+def print_table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    print(f"\n{title}")
+    print("-" * len(title))
+    print("  ".join(cell.ljust(width) for cell, width in zip(header, widths, strict=True)).rstrip())
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+def print_summary(overhead: Overhead, batches: list[BatchRun]) -> None:
+    rows = []
+    for name in PATHS:
+        over = "-" if name == "direct" else f"{ms(overhead.p50(name) - overhead.p50('direct'))}"
+        paired = "-" if name == "direct" else f"{ms(overhead.paired_median(name))}"
+        rows.append((name, ms(overhead.p50(name)), ms(overhead.p95(name)), over, paired))
+    print_table(
+        f"LLM gateway benchmark ({os.cpu_count()} CPUs): one chat completion, {REQUESTS} requests per path",
+        ("path", "p50 ms", "p95 ms", "p50 - direct p50, ms", "median per-round diff, ms"),
+        rows,
+    )
+    print()
+    print(
+        f"Fake server's Nagle stall (not part of the above): back-to-back SDK p50 {ms(overhead.nagle[0])} ms "
+        f"as shipped, {ms(overhead.nagle[1])} ms with TCP_NODELAY"
+    )
+    for name in ("api", "router"):
+        over = (overhead.p50(name) - overhead.p50("direct")) * 1000
+        verdict = "holds" if over <= OVERHEAD_TARGET_MS else "does NOT hold"
+        print(f"{name} overhead at p50: {over:.2f} ms; the target of <= {OVERHEAD_TARGET_MS:.0f} ms {verdict}")
+    for name in ("api", "router"):
+        sql = overhead.queries[name]
+        kinds = Counter(statement(q["sql"]) for q in sql.queries)
+        listing = ", ".join(f"{n}x {kind}" if n > 1 else kind for kind, n in kinds.items())
+        print(
+            f"SQL per {name} call: {len(sql.queries)} statements in {sql.transactions} transactions "
+            f"({ms(sum(sql.statement_seconds))} ms in cursor statements): {listing}"
+        )
+
+    rows = []
+    for run in batches:
+        rows.append(
+            (
+                run.provider,
+                str(run.concurrency),
+                f"{run.seconds:.2f}",
+                f"{run.rate:.1f}",
+                f"{run.seconds / run.items * 1000:.0f}",
+                "-" if run.ideal is None else f"{run.ideal:.1f}",
+                f"{run.ok}/{run.items}",
+                run.status,
+            )
+        )
+    print_table(
+        f"Batch throughput: {BATCH_ITEMS} items per batch, POST -> status no longer running",
+        ("provider", "concurrency", "seconds", "items/s", "ms/item", "delays alone s", "answered", "status"),
+        rows,
+    )
+    delayed = {run.concurrency: run for run in batches if run.ideal is not None}
+    immediate = {run.concurrency: run for run in batches if run.ideal is None}
+    for label, runs in (("immediate", immediate), ("200 ms delay", delayed)):
+        if 1 in runs and all(c in runs for c in CONCURRENCIES[1:]):
+            gains = ", ".join(f"{c}: {runs[c].rate / runs[1].rate:.1f}x" for c in CONCURRENCIES[1:])
+            print(f"Speed-up over concurrency 1, provider {label}: {gains}")
+
+
+# Main ------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    from mono.temporal.devserver import TemporalDevServer
+    from tests.support.fake_llm import FakeLLMServer
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up (finally) when terminated too
+
+    server = None
+    host: WorkerHost | None = None
+    database_created = False
+    try:
+        started = time.perf_counter()
+        server = TemporalDevServer().start()
+        print(f"Dev server up in {time.perf_counter() - started:.1f} s (in memory, headless)")
+        create_database()
+        database_created = True
+        setup_django(server.address)
+        print(f"Database {BENCH_DB} created and migrated; {os.cpu_count()} CPUs", flush=True)
+        with FakeLLMServer() as fake:
+            point_openai_at(fake)
+            print("  fake provider server listening on 127.0.0.1; the platform's OpenAI settings point at it")
+            before, after = switch_off_nagle(fake)
+            print(
+                f"  fake server, {NAGLE_CHECK_REQUESTS} back-to-back SDK requests on one connection: "
+                f"p50 {ms(before)} ms as shipped, {ms(after)} ms with TCP_NODELAY (used from here on)",
+                flush=True,
+            )
+            context = create_context(server, fake)
+
+            overhead = measure_overhead(context, (before, after))
+
+            host = WorkerHost()
+            print(f"\n  worker manager hosting {host.start(context.tenant.pk)}", flush=True)
+            batches = measure_batches(context)
+            print(f"    usage rows of the tenant (scope/status): {usage_rows(context)}", flush=True)
+            print_summary(overhead, batches)
+            host.stop()  # before the fake server goes: no activity is left waiting on it
+    finally:
+        if host is not None:
+            host.stop()
+        if server is not None:
+            server.stop()
+        close_django_connections()
+        if database_created:
+            drop_database()
+
+
+if __name__ == "__main__":
+    main()
