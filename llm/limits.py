@@ -43,13 +43,18 @@ def _windows(now: datetime) -> tuple[str, str]:
     return now.strftime("%Y-%m-%dT%H:%M"), now.strftime("%Y-%m")
 
 
-@transaction.atomic
 def reserve(*, tenant_id: int, provider: str, tokens: int, cost: Decimal, now: datetime) -> Reservation:
     """Admit one request of about `tokens` and `cost`, or raise RateLimited / BudgetExceeded."""
+    if not LimitPolicy.objects.for_tenant(tenant_id).filter(provider__in=["", provider]).exists():
+        return Reservation(tokens=tokens, cost=cost)  # no limits: no transaction, no lock
+    return _reserve_locked(tenant_id=tenant_id, provider=provider, tokens=tokens, cost=cost, now=now)
+
+
+@transaction.atomic
+def _reserve_locked(*, tenant_id: int, provider: str, tokens: int, cost: Decimal, now: datetime) -> Reservation:
     minute, month = _windows(now)
-    policies = list(
-        LimitPolicy.objects.for_tenant(tenant_id).filter(provider__in=["", provider]).select_for_update().order_by("id")
-    )
+    matching = LimitPolicy.objects.for_tenant(tenant_id).filter(provider__in=["", provider])
+    policies = list(matching.select_for_update().order_by("id"))
     reservation = Reservation(tokens=tokens, cost=cost)
     planned: list[tuple[LimitUsage, str]] = []
     for policy in policies:

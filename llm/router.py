@@ -33,6 +33,7 @@ from llm.providers.base import (
 )
 from llm.routes import Candidate
 from mono.errors import ServiceError, Unavailable
+from mono.events import DomainEvent, emit
 
 BUILTIN_PROVIDERS = {"openai": "OPENAI", "anthropic": "ANTHROPIC", "mistral": "MISTRAL"}
 DEFAULT_OUTPUT_ESTIMATE = 1024
@@ -96,16 +97,17 @@ def execute(call: Call) -> Result:
         return cached
     attempts: list[Attempt] = []
     for candidate in call.candidates:
-        if _cooling_down(candidate, call.tenant_id):
+        target = _target(candidate, call.tenant_id)
+        if target.cooling_down:
             attempts.append(Attempt(candidate.provider, candidate.model, "skipped", "cooling down"))
             continue
-        reservation, started = _reserve(call, candidate), time.monotonic()
+        reservation, started = _reserve(call, target), time.monotonic()
         try:
-            response = _provider(candidate, call.tenant_id).complete(_request(call, candidate))
+            response = _built(target.config).complete(_request(call, candidate))
         except ProviderError as error:
-            _failed(call, candidate, error, reservation, started, attempts)
+            _failed(call, target, error, reservation, started, attempts)
             continue
-        return _succeeded(call, candidate, response, reservation, started, attempts, streamed=False)
+        return _succeeded(call, target, response, reservation, started, attempts, streamed=False)
     raise Unavailable({"detail": "No provider of the route could answer.", "attempts": [asdict(a) for a in attempts]})
 
 
@@ -121,11 +123,12 @@ def stream(call: Call) -> Iterator[str | Result]:
         return
     attempts: list[Attempt] = []
     for candidate in call.candidates:
-        if _cooling_down(candidate, call.tenant_id):
+        target = _target(candidate, call.tenant_id)
+        if target.cooling_down:
             attempts.append(Attempt(candidate.provider, candidate.model, "skipped", "cooling down"))
             continue
-        reservation, started = _reserve(call, candidate), time.monotonic()
-        events = _provider(candidate, call.tenant_id).stream(_request(call, candidate))
+        reservation, started = _reserve(call, target), time.monotonic()
+        events = _built(target.config).stream(_request(call, candidate))
         emitted = False
         final: LLMResponse | None = None
         try:
@@ -137,16 +140,16 @@ def stream(call: Call) -> Iterator[str | Result]:
                     final = event
         except ProviderError as error:
             if emitted:
-                _failed(call, candidate, error, reservation, started, attempts)
+                _failed(call, target, error, reservation, started, attempts)
                 raise Unavailable(f"{candidate} failed mid-stream: {error.message}") from error
-            _failed(call, candidate, error, reservation, started, attempts)
+            _failed(call, target, error, reservation, started, attempts)
             continue
         finally:
             if final is None and emitted:  # consumer went away: drain for the usage
                 final = _drain(events)
                 if final is not None:
-                    _succeeded(call, candidate, final, reservation, started, attempts, streamed=True)
-        yield _succeeded(call, candidate, final, reservation, started, attempts, streamed=True)
+                    _succeeded(call, target, final, reservation, started, attempts, streamed=True)
+        yield _succeeded(call, target, final, reservation, started, attempts, streamed=True)
         return
     raise Unavailable({"detail": "No provider of the route could answer.", "attempts": [asdict(a) for a in attempts]})
 
@@ -185,10 +188,6 @@ def provider_config(name: str, tenant_id: int) -> ProviderConfig:
     raise ServiceError({"route": f"unknown provider {name!r}: not built in and no credential of this tenant"})
 
 
-def _provider(candidate: Candidate, tenant_id: int):
-    return _built(provider_config(candidate.provider, tenant_id))
-
-
 @functools.lru_cache(maxsize=128)
 def _built(config: ProviderConfig):
     # Building an SDK client (HTTP pool, TLS context) costs tens of milliseconds; adapters are
@@ -207,19 +206,40 @@ def _request(call: Call, candidate: Candidate) -> LLMRequest:
     )
 
 
-def _health_key(candidate: Candidate, tenant_id: int) -> str:
+@dataclass(frozen=True)
+class _Target:
+    """One candidate resolved once per attempt: its configuration, health row and price."""
+
+    candidate: Candidate
+    config: ProviderConfig
+    health_key: str
+    health: ProviderHealth | None
+    price: ModelPrice | None
+
+    @property
+    def cooling_down(self) -> bool:
+        until = self.health.cooldown_until if self.health else None
+        return until is not None and until > timezone.now()
+
+    def cost(self, input_tokens: int, output_tokens: int) -> Decimal:
+        return self.price.cost(input_tokens, output_tokens) if self.price else Decimal(0)
+
+
+def _target(candidate: Candidate, tenant_id: int) -> _Target:
     config = provider_config(candidate.provider, tenant_id)
-    return f"{config.name}@{config.base_url or 'default'}"
+    key = f"{config.name}@{config.base_url or 'default'}"
+    return _Target(
+        candidate=candidate,
+        config=config,
+        health_key=key,
+        health=ProviderHealth.objects.filter(key=key).first(),
+        price=price_of(config.kind, candidate.model),
+    )
 
 
-def _cooling_down(candidate: Candidate, tenant_id: int) -> bool:
-    key = _health_key(candidate, tenant_id)
-    return ProviderHealth.objects.filter(key=key, cooldown_until__gt=timezone.now()).exists()
-
-
-def _cool_down(candidate: Candidate, tenant_id: int, error: ProviderError) -> None:
+def _cool_down(target: _Target, error: ProviderError) -> None:
     seconds = max(settings.LLM_COOLDOWN_SECONDS, error.retry_after or 0)
-    health, _ = ProviderHealth.objects.get_or_create(key=_health_key(candidate, tenant_id))
+    health, _ = ProviderHealth.objects.get_or_create(key=target.health_key)
     health.cooldown_until = timezone.now() + timedelta(seconds=seconds)
     health.consecutive_failures += 1
     health.last_error = f"{error.kind}: {error.message}"[:2000]
@@ -233,26 +253,24 @@ def price_of(provider_kind: str, model: str) -> ModelPrice | None:
     return ModelPrice.objects.filter(provider=provider_kind, model=model).first()
 
 
-def _cost(candidate: Candidate, tenant_id: int, input_tokens: int, output_tokens: int) -> Decimal:
-    price = price_of(provider_config(candidate.provider, tenant_id).kind, candidate.model)
-    return price.cost(input_tokens, output_tokens) if price else Decimal(0)
-
-
 def _estimate_tokens(call: Call) -> tuple[int, int]:
     prompt = sum(len(m.content) for m in call.messages) // 4 + 1  # ~4 characters a token
     return prompt, call.max_tokens or DEFAULT_OUTPUT_ESTIMATE
 
 
-def _reserve(call: Call, candidate: Candidate) -> limits.Reservation:
+def _reserve(call: Call, target: _Target) -> limits.Reservation:
     prompt, output = _estimate_tokens(call)
-    cost = _cost(candidate, call.tenant_id, prompt, output)
     return limits.reserve(
-        tenant_id=call.tenant_id, provider=candidate.provider, tokens=prompt + output, cost=cost, now=timezone.now()
+        tenant_id=call.tenant_id,
+        provider=target.candidate.provider,
+        tokens=prompt + output,
+        cost=target.cost(prompt, output),
+        now=timezone.now(),
     )
 
 
 def _usage(call: Call, candidate: Candidate, **fields) -> LLMUsage:
-    return LLMUsage.objects.create(
+    usage = LLMUsage.objects.create(
         tenant_id=call.tenant_id,
         scope=call.scope,
         provider=candidate.provider,
@@ -262,9 +280,26 @@ def _usage(call: Call, candidate: Candidate, **fields) -> LLMUsage:
         node_id=call.node_id,
         **fields,
     )
+    emit(
+        DomainEvent(
+            "llm.usage",
+            call.tenant_id,
+            call.execution_id,
+            {
+                "provider": usage.provider,
+                "model": usage.model,
+                "status": usage.status,
+                "input_tokens": usage.input_tokens,
+                "output_tokens": usage.output_tokens,
+                "cost": float(usage.cost),
+            },
+        )
+    )
+    return usage
 
 
-def _failed(call, candidate, error: ProviderError, reservation, started: float, attempts: list[Attempt]) -> None:
+def _failed(call, target: _Target, error: ProviderError, reservation, started: float, attempts: list[Attempt]) -> None:
+    candidate = target.candidate
     limits.settle(reservation, tokens=0, cost=Decimal(0))
     _usage(
         call,
@@ -277,11 +312,14 @@ def _failed(call, candidate, error: ProviderError, reservation, started: float, 
     attempts.append(Attempt(candidate.provider, candidate.model, "error", f"{error.kind}: {error.message}"))
     if not error.kind.failover:
         raise ProviderRefused(error, candidate)
-    _cool_down(candidate, call.tenant_id, error)
+    _cool_down(target, error)
 
 
-def _succeeded(call, candidate, response: LLMResponse, reservation, started, attempts, *, streamed: bool) -> Result:
-    cost = _cost(candidate, call.tenant_id, response.input_tokens, response.output_tokens)
+def _succeeded(
+    call, target: _Target, response: LLMResponse, reservation, started, attempts, *, streamed: bool
+) -> Result:
+    candidate = target.candidate
+    cost = target.cost(response.input_tokens, response.output_tokens)
     with transaction.atomic():
         limits.settle(reservation, tokens=response.input_tokens + response.output_tokens, cost=cost)
         _usage(
@@ -295,9 +333,8 @@ def _succeeded(call, candidate, response: LLMResponse, reservation, started, att
             request_id=response.provider_request_id,
             streamed=streamed,
         )
-        ProviderHealth.objects.filter(key=_health_key(candidate, call.tenant_id), consecutive_failures__gt=0).update(
-            consecutive_failures=0, cooldown_until=None
-        )
+        if target.health and target.health.consecutive_failures:  # recovered: close the breaker
+            ProviderHealth.objects.filter(pk=target.health.pk).update(consecutive_failures=0, cooldown_until=None)
     attempts.append(Attempt(candidate.provider, candidate.model, "ok"))
     result = Result(
         content=response.content,

@@ -6,6 +6,7 @@ from django.utils import timezone
 from temporalio.client import WorkflowUpdateFailedError
 
 from mono.errors import Conflict, PermissionDenied
+from mono.events import DomainEvent, emit
 from mono.temporal import sync
 from mono.temporal.client import get_tenant_client
 from tenants.models import Membership, Role
@@ -49,6 +50,14 @@ def approval_open(
             "deadline": deadline,
         },
     )
+    emit(
+        DomainEvent(
+            "approval.requested",
+            tenant_id,
+            execution_id,
+            {"approval_id": approval.pk, "node_id": node_id, "eligible": approval.eligible_usernames},
+        )
+    )
     step_record(
         tenant_id=tenant_id,
         execution_id=execution_id,
@@ -77,6 +86,20 @@ def approval_close(*, tenant_id: int, approval_id: int, status: str, timed_out: 
     approval.timed_out = timed_out
     approval.decided_at = timezone.now()
     approval.save(update_fields=["status", "timed_out", "decided_at"])
+    emit(
+        DomainEvent(
+            "approval.decided",
+            tenant_id,
+            approval.execution_id,
+            {
+                "approval_id": approval.pk,
+                "node_id": approval.node_id,
+                "status": status,
+                "timed_out": timed_out,
+                "seconds": (approval.decided_at - approval.created_at).total_seconds(),
+            },
+        )
+    )
     step_status = StepStatus.CANCELLED if status == ApprovalStatus.CANCELLED else StepStatus.COMPLETED
     step_record(
         tenant_id=tenant_id,

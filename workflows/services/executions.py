@@ -8,6 +8,7 @@ from django.utils import timezone
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from mono.errors import Conflict, ServiceError
+from mono.events import DomainEvent, emit
 from mono.temporal import queues, search_attributes, sync
 from mono.temporal.client import get_tenant_client
 from workflows.models import (
@@ -98,9 +99,13 @@ def _execution(tenant_id: int, execution_id: str):
 
 
 def execution_mark_running(*, tenant_id: int, execution_id: str, run_id: str) -> None:
-    _execution(tenant_id, execution_id).filter(status=ExecutionStatus.PENDING).update(
-        status=ExecutionStatus.RUNNING, run_id=run_id, started_at=timezone.now()
+    moved = (
+        _execution(tenant_id, execution_id)
+        .filter(status=ExecutionStatus.PENDING)
+        .update(status=ExecutionStatus.RUNNING, run_id=run_id, started_at=timezone.now())
     )
+    if moved:  # a retried activity announces nothing twice
+        emit(DomainEvent("execution.started", tenant_id, execution_id, _labels(tenant_id, execution_id)))
 
 
 @transaction.atomic
@@ -114,8 +119,8 @@ def execution_finish(
     skipped_nodes: list[str] = (),
 ) -> None:
     """Store the run's outcome and the nodes its taken paths never reached (idempotent)."""
-    execution = _execution(tenant_id, execution_id).select_for_update().first()
-    if execution is None:
+    execution = _execution(tenant_id, execution_id).select_for_update().select_related("definition").first()
+    if execution is None or execution.is_finished:
         return
     plan_nodes = execution.version.plan.get("nodes", {})
     StepExecution.objects.bulk_create(
@@ -136,6 +141,17 @@ def execution_finish(
     execution.error = error
     execution.finished_at = timezone.now()
     execution.save(update_fields=["status", "output", "error", "finished_at"])
+    for node_id in skipped_nodes:
+        emit(DomainEvent("step.skipped", tenant_id, execution_id, {"node_id": node_id}))
+    seconds = (execution.finished_at - (execution.started_at or execution.created_at)).total_seconds()
+    emit(
+        DomainEvent(
+            f"execution.{status}",
+            tenant_id,
+            execution_id,
+            {"status": status, "error": error, "workflow": execution.definition.slug, "seconds": seconds},
+        )
+    )
 
 
 def step_record(
@@ -167,4 +183,18 @@ def step_record(
         defaults=defaults,
         create_defaults={**defaults, "started_at": now},
     )
+    seconds = (step.finished_at - step.started_at).total_seconds() if finished and step.started_at else None
+    emit(
+        DomainEvent(
+            f"step.{status}",
+            tenant_id,
+            execution_id,
+            {"node_id": node_id, "node_type": node_type, "error": error, "seconds": seconds, "attempt": attempt},
+        )
+    )
     return step
+
+
+def _labels(tenant_id: int, execution_id: str) -> dict[str, Any]:
+    slug = _execution(tenant_id, execution_id).values_list("definition__slug", flat=True).first()
+    return {"workflow": slug or ""}

@@ -1,0 +1,48 @@
+"""Domain events: what services announce after their change is committed.
+
+Services call `emit()`; the event reaches every subscriber once the surrounding transaction
+commits (at once outside one), in the process that made the change — a web process or a worker.
+Subscribers (the live status stream, metrics) register in their app's `ready()`. A failing
+subscriber is logged and never breaks the change that was already saved.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    """`kind` is dotted (`execution.started`, `step.completed`, `approval.requested`, ...)."""
+
+    kind: str
+    tenant_id: int
+    execution_id: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+Subscriber = Callable[[DomainEvent], None]
+_subscribers: list[Subscriber] = []
+
+
+def subscribe(subscriber: Subscriber) -> Subscriber:
+    if subscriber not in _subscribers:
+        _subscribers.append(subscriber)
+    return subscriber
+
+
+def emit(event: DomainEvent) -> None:
+    transaction.on_commit(lambda: _deliver(event))
+
+
+def _deliver(event: DomainEvent) -> None:
+    for subscriber in list(_subscribers):
+        try:
+            subscriber(event)
+        except Exception:
+            logger.exception("event subscriber %r failed on %s", subscriber, event.kind)
