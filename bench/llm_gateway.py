@@ -51,7 +51,7 @@ Figures are printed, not asserted; the run takes about a minute. From the projec
     .venv/bin/python bench/llm_gateway.py
 
 It needs a local PostgreSQL on which the `postgres` role may create databases. Django runs with
-DEBUG=1 (as the tests do) and DATABASE_CONN_MAX_AGE=60 (the settings' default), so activity
+DEBUG=0 (as in production: no per-query logging) and DATABASE_CONN_MAX_AGE=60 (the settings' default), so activity
 threads keep their database connection between activities; set DATABASE_CONN_MAX_AGE=0 in the
 environment to reconnect around every activity, as the test suite does.
 """
@@ -205,7 +205,8 @@ def setup_django(temporal_address: str) -> None:
     """Point Django at the bench database and dev server, then migrate."""
     os.environ["DJANGO_SETTINGS_MODULE"] = "mono.settings"
     os.environ["DATABASE_URL"] = DATABASE_URL
-    os.environ["DEBUG"] = "1"
+    os.environ["DEBUG"] = "0"
+    os.environ.setdefault("SECRET_KEY", "bench-only")
     os.environ.setdefault("DATABASE_CONN_MAX_AGE", "60")
     os.environ["ALLOWED_HOSTS"] = "testserver,localhost"
     os.environ["TEMPORAL_ADDRESS"] = temporal_address

@@ -12,6 +12,7 @@ import hashlib
 import json
 import time
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -320,7 +321,8 @@ def _succeeded(
 ) -> Result:
     candidate = target.candidate
     cost = target.cost(response.input_tokens, response.output_tokens)
-    with transaction.atomic():
+    # Settling and the usage row commit together when there is something to settle.
+    with transaction.atomic() if reservation.counters else nullcontext():
         limits.settle(reservation, tokens=response.input_tokens + response.output_tokens, cost=cost)
         _usage(
             call,

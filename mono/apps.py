@@ -6,3 +6,9 @@ class MonoConfig(AppConfig):
 
     name = "mono"
     verbose_name = "Mono platform"
+
+    def ready(self) -> None:
+        from mono import events, metrics
+
+        # Every process (web and workers) counts the events it emits itself.
+        events.subscribe(metrics.record_event)

@@ -11,7 +11,9 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-websocket_urlpatterns: list = []  # apps add their consumers' routes here as they gain them
+from workflows.routing import websocket_urlpatterns as workflow_routes  # noqa: E402
+
+websocket_urlpatterns = [*workflow_routes]
 
 application = ProtocolTypeRouter(
     {

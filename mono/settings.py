@@ -36,10 +36,12 @@ INSTALLED_APPS = [
     "workflows",
     "llm",
     "webhooks",
+    "audit",
 ]
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "mono.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -101,7 +103,9 @@ CHANNEL_LAYERS = {
     "default": (
         {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # channels-redis blocks 5 s per receive, exactly redis-py's default read timeout:
+            # without a longer socket timeout an idle websocket dies after ~5 s of silence.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
         }
         if REDIS_URL
         else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
@@ -150,6 +154,8 @@ TEMPORAL_WORKER_SHUTDOWN_SECONDS = env.float("TEMPORAL_WORKER_SHUTDOWN_SECONDS",
 TEMPORAL_WORKER_WORKFLOW_POLLERS = env.int("TEMPORAL_WORKER_WORKFLOW_POLLERS", default=2)
 TEMPORAL_WORKER_ACTIVITY_POLLERS = env.int("TEMPORAL_WORKER_ACTIVITY_POLLERS", default=1)
 TEMPORAL_WORKER_HEALTH_PORT = env.int("TEMPORAL_WORKER_HEALTH_PORT", default=9464)
+# The Temporal SDK serves its own worker metrics (task latencies, pollers, slots) on this port.
+TEMPORAL_WORKER_SDK_METRICS_PORT = env.int("TEMPORAL_WORKER_SDK_METRICS_PORT", default=9465)
 
 # Project models an UpdateRecordNode may update (`data.model`), and which fields: only
 # tenant-owned models, always scoped to the run's tenant.

@@ -2,12 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from mono.views import healthz
+from mono.views import healthz, readyz
 
 api_v1 = [
     path("", include("tenants.api.urls")),
     path("", include("workflows.api.urls")),
     path("", include("llm.api.urls")),
+    path("", include("audit.api.urls")),
     path(
         "schema",
         SpectacularAPIView.as_view(permission_classes=[], authentication_classes=[]),
@@ -17,6 +18,7 @@ api_v1 = [
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("", include("django_prometheus.urls")),

@@ -11,6 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
+from audit.models import AuditAction
+from audit.services import audit_record
 from mono.temporal import queues, registry, sync
 from mono.temporal.client import connect, get_platform_client, get_tenant_client
 from mono.temporal.namespaces import (
@@ -111,34 +113,59 @@ def user_get_or_create(*, username: str):
 
 
 @transaction.atomic
-def membership_add(*, tenant: Tenant, user, role: str) -> Membership:
+def membership_add(*, tenant: Tenant, user, role: str, actor=None) -> Membership:
     """Add `user` to `tenant` with `role`, or change the role of an existing member."""
     membership = Membership.objects.for_tenant(tenant).filter(user=user).first()
     if membership is None:
         membership = Membership(tenant=tenant, user=user, role=role)
         membership.full_clean(validate_constraints=False)
         membership.save()
+        audit_record(
+            tenant=tenant,
+            action=AuditAction.MEMBER_ADDED,
+            target=membership,
+            actor=actor,
+            data={"username": user.get_username(), "role": role},
+        )
         return membership
-    return membership_set_role(membership=membership, role=role)
+    return membership_set_role(membership=membership, role=role, actor=actor)
 
 
 @transaction.atomic
-def membership_set_role(*, membership: Membership, role: str) -> Membership:
-    if membership.role == Role.OWNER and role != Role.OWNER:
+def membership_set_role(*, membership: Membership, role: str, actor=None) -> Membership:
+    previous = membership.role
+    if previous == Role.OWNER and role != Role.OWNER:
         _ensure_another_owner(membership)
     membership.role = role
     membership.full_clean(validate_constraints=False)
     membership.save(update_fields=["role"])
+    if role != previous:
+        audit_record(
+            tenant=membership.tenant_id,
+            action=AuditAction.MEMBER_ROLE_CHANGED,
+            target=membership,
+            actor=actor,
+            data={"username": membership.user.get_username(), "from": previous, "to": role},
+        )
     return membership
 
 
 @transaction.atomic
-def membership_remove(*, membership: Membership) -> None:
+def membership_remove(*, membership: Membership, actor=None) -> None:
     if membership.role == Role.OWNER:
         _ensure_another_owner(membership)
     # The member's keys act as the member, so they stop working with the membership.
-    ApiKey.objects.for_tenant(membership.tenant_id).filter(user_id=membership.user_id, revoked_at=None).update(
-        revoked_at=timezone.now()
+    revoked = (
+        ApiKey.objects.for_tenant(membership.tenant_id)
+        .filter(user_id=membership.user_id, revoked_at=None)
+        .update(revoked_at=timezone.now())
+    )
+    audit_record(  # before delete(): the row must still have its id
+        tenant=membership.tenant_id,
+        action=AuditAction.MEMBER_REMOVED,
+        target=membership,
+        actor=actor,
+        data={"username": membership.user.get_username(), "role": membership.role, "credentials_revoked": revoked},
     )
     membership.delete()
 
@@ -158,7 +185,7 @@ def _ensure_another_owner(membership: Membership) -> None:
 
 
 @transaction.atomic
-def api_key_create(*, tenant: Tenant, user, name: str) -> tuple[ApiKey, str]:
+def api_key_create(*, tenant: Tenant, user, name: str, actor=None) -> tuple[ApiKey, str]:
     """Create a key for a member; returns the row and the only copy of the full key."""
     if not Membership.objects.for_tenant(tenant).filter(user=user).exists():
         raise ValidationError({"user": f"{user} is not a member of tenant {tenant.slug}."})
@@ -173,13 +200,28 @@ def api_key_create(*, tenant: Tenant, user, name: str) -> tuple[ApiKey, str]:
     )
     api_key.full_clean()
     api_key.save()
+    audit_record(
+        tenant=tenant,
+        action=AuditAction.API_KEY_CREATED,
+        target=api_key,
+        actor=actor,
+        data={"name": name, "prefix": f"{ApiKey.PREFIX}{key_id}", "owner": user.get_username()},
+    )
     return api_key, f"{ApiKey.PREFIX}{key_id}_{secret}"
 
 
-def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey, actor=None) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+        audit_record(
+            tenant=api_key.tenant_id,
+            action=AuditAction.API_KEY_REVOKED,
+            target=api_key,
+            actor=actor,
+            data={"name": api_key.name, "prefix": f"{ApiKey.PREFIX}{api_key.key_id}"},
+        )
     return api_key
 
 

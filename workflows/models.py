@@ -91,6 +91,9 @@ class WorkflowExecution(TenantOwned):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    event_seq = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Sequence number of the run's latest live event (see ExecutionEvent)."
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -131,6 +134,30 @@ class StepExecution(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.execution_id}/{self.node_id} {self.status}"
+
+
+class ExecutionEvent(TenantOwned):
+    """One entry of a run's live stream, numbered 1, 2, 3, ... per run in the order of sequencing.
+
+    Written once a change has committed; the websocket stream's snapshot and replays read this log,
+    so what a late client is shown and what it is sent afterwards can never overlap or leave a gap.
+    """
+
+    execution = models.ForeignKey(WorkflowExecution, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    kind = models.CharField(max_length=40)
+    node_id = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=16, blank=True)
+    data = models.JSONField(default=dict)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["execution", "seq"]
+        constraints = [models.UniqueConstraint(fields=["execution", "seq"], name="execution_event_unique_seq")]
+        indexes = [models.Index(fields=["tenant", "at"], name="execution_event_tenant_at")]
+
+    def __str__(self) -> str:
+        return f"{self.execution_id}#{self.seq} {self.kind}"
 
 
 class ApprovalStatus(models.TextChoices):

@@ -1,8 +1,14 @@
-"""A small HTTP endpoint inside the worker process: `GET /healthz` answers the manager's report
-and `GET /metrics` the process's Prometheus metrics.
+"""The worker process's observability endpoints.
 
-It runs on a daemon thread with the standard library's server, so it keeps answering even while
-the worker loop is busy; the report is a snapshot of plain values.
+`serve_health` is a small HTTP endpoint: `GET /healthz` answers the manager's report and
+`GET /metrics` the process's Prometheus metrics (prometheus_client's default registry: process
+metrics and Mono's business metrics from `mono.metrics`). It runs on a daemon thread with the
+standard library's server, so it keeps answering even while the worker loop is busy; the report is
+a snapshot of plain values.
+
+`serve_sdk_metrics` has the Temporal SDK serve its own worker metrics (pollers, task slots,
+schedule-to-start and execution latencies, ...) on a second port: the SDK's core records them
+natively, outside prometheus_client, and exports them itself.
 """
 
 import json
@@ -12,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from threading import Thread
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 logger = logging.getLogger(__name__)
 
@@ -44,3 +51,27 @@ def serve_health(report: Callable[[], dict], *, host: str, port: int) -> Threadi
     server.daemon_threads = True
     Thread(target=server.serve_forever, name="worker-health", daemon=True).start()
     return server
+
+
+def serve_sdk_metrics(*, host: str, port: int) -> bool:
+    """Install a default Temporal `Runtime` exporting the SDK's metrics on `host:port/metrics`.
+
+    Call it before the process's first Temporal client connects: clients and workers report
+    through the runtime they were created with. Returns False, with an error logged, when the
+    port cannot be bound; the workers then run without SDK metrics, since a metrics port must not
+    stop the work (Prometheus shows the target as down).
+    """
+    config = PrometheusConfig(
+        bind_address=f"{host}:{port}",
+        # Prometheus naming: counters end in `_total`, durations are `_seconds` like Mono's own.
+        counters_total_suffix=True,
+        unit_suffix=True,
+        durations_as_seconds=True,
+    )
+    try:
+        runtime = Runtime(telemetry=TelemetryConfig(metrics=config))
+    except ValueError:
+        logger.exception("Temporal SDK metrics are off: cannot serve them on %s:%s", host, port)
+        return False
+    Runtime.set_default(runtime)
+    return True

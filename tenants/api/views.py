@@ -72,6 +72,7 @@ class MemberViewSet(viewsets.ReadOnlyModelViewSet):
             tenant=request.tenant,
             user=serializer.validated_data["username"],
             role=serializer.validated_data["role"],
+            actor=request.user,
         )
         return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
 
@@ -79,11 +80,13 @@ class MemberViewSet(viewsets.ReadOnlyModelViewSet):
     def partial_update(self, request, pk=None):
         serializer = MembershipRoleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        membership = services.membership_set_role(membership=self.get_object(), role=serializer.validated_data["role"])
+        membership = services.membership_set_role(
+            membership=self.get_object(), role=serializer.validated_data["role"], actor=request.user
+        )
         return Response(MembershipSerializer(membership).data)
 
     def destroy(self, request, pk=None):
-        services.membership_remove(membership=self.get_object())
+        services.membership_remove(membership=self.get_object(), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -110,6 +113,7 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             tenant=request.tenant,
             user=request.user,
             name=serializer.validated_data["name"],
+            actor=request.user,
         )
         api_key.key = raw_key
         return Response(ApiKeyCreatedSerializer(api_key).data, status=status.HTTP_201_CREATED)
@@ -117,5 +121,5 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @extend_schema(request=None, responses=ApiKeySerializer)
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):
-        api_key = services.api_key_revoke(api_key=get_object_or_404(self.get_queryset(), pk=pk))
+        api_key = services.api_key_revoke(api_key=get_object_or_404(self.get_queryset(), pk=pk), actor=request.user)
         return Response(ApiKeySerializer(api_key).data)

@@ -84,7 +84,7 @@ class WorkflowViewSet(viewsets.ModelViewSet):
         return Response(self._detail(definition))
 
     def destroy(self, request, pk=None):
-        definitions.definition_archive(definition=self.get_object())
+        definitions.definition_archive(definition=self.get_object(), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=GraphSerializer, responses={200: dict})
@@ -160,7 +160,7 @@ class ExecutionViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=None, responses={202: ExecutionSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        execution = executions.execution_cancel(execution=self.get_object())
+        execution = executions.execution_cancel(execution=self.get_object(), actor=request.user)
         return Response(ExecutionSerializer(execution).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -1,10 +1,14 @@
 """Approvals: opened and closed by the interpreter, decided by people through the API/admin."""
 
+import time
+
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from temporalio.client import WorkflowUpdateFailedError
 
+from audit.models import AuditAction
+from audit.services import audit_record
 from mono.errors import Conflict, PermissionDenied
 from mono.events import DomainEvent, emit
 from mono.temporal import sync
@@ -37,7 +41,7 @@ def approval_open(
     message: str = "",
 ) -> ApprovalRequest:
     deadline = timezone.now() + timezone.timedelta(seconds=timeout_seconds) if timeout_seconds else None
-    approval, _ = ApprovalRequest.objects.for_tenant(tenant_id).get_or_create(
+    approval, created = ApprovalRequest.objects.for_tenant(tenant_id).get_or_create(
         execution_id=execution_id,
         node_id=node_id,
         defaults={
@@ -50,14 +54,8 @@ def approval_open(
             "deadline": deadline,
         },
     )
-    emit(
-        DomainEvent(
-            "approval.requested",
-            tenant_id,
-            execution_id,
-            {"approval_id": approval.pk, "node_id": node_id, "eligible": approval.eligible_usernames},
-        )
-    )
+    if created:  # a retried activity announces nothing twice
+        _announce_requested(approval)
     step_record(
         tenant_id=tenant_id,
         execution_id=execution_id,
@@ -82,6 +80,8 @@ def approval_record_vote(*, tenant_id: int, approval_id: int, username: str, dec
 @transaction.atomic
 def approval_close(*, tenant_id: int, approval_id: int, status: str, timed_out: bool = False) -> None:
     approval = ApprovalRequest.objects.for_tenant(tenant_id).select_for_update().get(pk=approval_id)
+    if approval.status != ApprovalStatus.PENDING:
+        return  # already closed: a retried activity changes and announces nothing twice
     approval.status = status
     approval.timed_out = timed_out
     approval.decided_at = timezone.now()
@@ -126,10 +126,44 @@ def approval_decide(*, approval: ApprovalRequest, user, decision: str, comment: 
         handle = client.get_workflow_handle_for(InterpreterWorkflow.run, approval.execution_id)
         return await handle.execute_update(InterpreterWorkflow.decide, vote)
 
-    try:
-        return sync.run(send_vote)
-    except WorkflowUpdateFailedError as exc:
-        cause = getattr(exc.cause, "type", "")
-        if cause == "NotApprover":
-            raise PermissionDenied("You are not an approver of this step.") from exc
-        raise Conflict(str(exc.cause or exc)) from exc
+    state = _send_vote(approval, send_vote)
+    # Only votes the workflow accepted are audited; the free-text comment stays out of the log.
+    audit_record(
+        tenant=approval.tenant_id,
+        action=AuditAction.APPROVAL_DECIDED,
+        target=approval,
+        actor=user,
+        data={"decision": decision, "execution_id": approval.execution_id, "node_id": approval.node_id},
+    )
+    return state
+
+
+# The approval row commits in the activity a moment before the workflow learns the approval is
+# open; a vote landing in that gap is retried briefly instead of being refused as "closed".
+CATCH_UP_SECONDS = 5.0
+
+
+def _send_vote(approval: ApprovalRequest, send_vote) -> ApprovalState:
+    deadline = time.monotonic() + CATCH_UP_SECONDS
+    while True:
+        try:
+            return sync.run(send_vote)
+        except WorkflowUpdateFailedError as exc:
+            cause = getattr(exc.cause, "type", "")
+            if cause == "NotApprover":
+                raise PermissionDenied("You are not an approver of this step.") from exc
+            still_pending = ApprovalRequest.objects.filter(pk=approval.pk, status=ApprovalStatus.PENDING).exists()
+            if cause != "ApprovalClosed" or not still_pending or time.monotonic() > deadline:
+                raise Conflict(str(exc.cause or exc)) from exc
+        time.sleep(0.05)
+
+
+def _announce_requested(approval: ApprovalRequest) -> None:
+    emit(
+        DomainEvent(
+            "approval.requested",
+            approval.tenant_id,
+            approval.execution_id,
+            {"approval_id": approval.pk, "node_id": approval.node_id, "eligible": approval.eligible_usernames},
+        )
+    )

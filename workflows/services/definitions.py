@@ -3,6 +3,8 @@
 from django.db import transaction
 from django.utils.text import slugify
 
+from audit.models import AuditAction
+from audit.services import audit_record
 from mono.errors import ServiceError
 from workflows.graph.compiler import GraphInvalid, compile_definition
 from workflows.models import DefinitionStatus, WorkflowDefinition, WorkflowVersion
@@ -50,7 +52,22 @@ def definition_create(
     )
     definition.full_clean(validate_constraints=False)
     definition.save()
-    _add_version(definition, graph, plan, actor)
+    version = _add_version(definition, graph, plan, actor)
+    audit_record(
+        tenant=tenant,
+        action=AuditAction.WORKFLOW_CREATED,
+        target=definition,
+        actor=actor,
+        data={"name": name, "status": status, "version": version.number},
+    )
+    if status == DefinitionStatus.PUBLISHED:
+        audit_record(
+            tenant=tenant,
+            action=AuditAction.WORKFLOW_PUBLISHED,
+            target=definition,
+            actor=actor,
+            data={"version": version.number},
+        )
     return definition
 
 
@@ -60,29 +77,69 @@ def definition_update(
 ) -> WorkflowDefinition:
     """Change name, description or status; a new graph becomes a new version (runs keep theirs)."""
     definition = WorkflowDefinition.objects.select_for_update().get(pk=definition.pk)
+    previous_status, version = definition.status, None
     if graph is not None:
         plan = compile_graph(graph)
         latest = definition.latest_version
         if latest is None or latest.graph != graph:
-            _add_version(definition, graph, plan, actor)
+            version = _add_version(definition, graph, plan, actor)
+    changed = sorted(field for field, value in fields.items() if getattr(definition, field) != value)
     for field, value in fields.items():
         setattr(definition, field, value)
     definition.full_clean(validate_constraints=False)
     definition.save()
+    if changed or version is not None:
+        audit_record(
+            tenant=definition.tenant_id,
+            action=AuditAction.WORKFLOW_UPDATED,
+            target=definition,
+            actor=actor,
+            data={"fields": changed, "status": definition.status, "version": version.number if version else None},
+        )
+    status_action = {
+        DefinitionStatus.PUBLISHED: AuditAction.WORKFLOW_PUBLISHED,
+        DefinitionStatus.ARCHIVED: AuditAction.WORKFLOW_ARCHIVED,
+    }.get(definition.status)
+    if definition.status != previous_status and status_action:
+        audit_record(
+            tenant=definition.tenant_id,
+            action=status_action,
+            target=definition,
+            actor=actor,
+            data={"from": previous_status},
+        )
     return definition
 
 
-def definition_archive(*, definition: WorkflowDefinition) -> WorkflowDefinition:
+@transaction.atomic
+def definition_archive(*, definition: WorkflowDefinition, actor=None) -> WorkflowDefinition:
     """Archive instead of deleting: executions keep pointing at their definition and version."""
+    previous = definition.status
     definition.status = DefinitionStatus.ARCHIVED
     definition.save(update_fields=["status", "updated_at"])
+    if previous != DefinitionStatus.ARCHIVED:
+        audit_record(
+            tenant=definition.tenant_id,
+            action=AuditAction.WORKFLOW_ARCHIVED,
+            target=definition,
+            actor=actor,
+            data={"from": previous},
+        )
     return definition
 
 
 @transaction.atomic
 def version_restore(*, definition: WorkflowDefinition, version: WorkflowVersion, actor=None) -> WorkflowDefinition:
     """Make an old version's graph the newest version again."""
-    return definition_update(definition=definition, actor=actor, graph=version.graph)
+    restored = definition_update(definition=definition, actor=actor, graph=version.graph)
+    audit_record(
+        tenant=restored.tenant_id,
+        action=AuditAction.WORKFLOW_VERSION_RESTORED,
+        target=restored,
+        actor=actor,
+        data={"restored_version": version.number, "version": restored.latest_version.number},
+    )
+    return restored
 
 
 def _add_version(definition: WorkflowDefinition, graph: dict, plan: dict, actor) -> WorkflowVersion:

@@ -7,6 +7,8 @@ from django.db import transaction
 from django.utils import timezone
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
+from audit.models import AuditAction
+from audit.services import audit_record
 from mono.errors import Conflict, ServiceError
 from mono.events import DomainEvent, emit
 from mono.temporal import queues, search_attributes, sync
@@ -39,6 +41,13 @@ def execution_start(*, tenant, definition: WorkflowDefinition, input: dict[str, 
     version = definition.latest_version
     execution = WorkflowExecution.objects.create(
         tenant=tenant, definition=definition, version=version, input=input, started_by=actor
+    )
+    audit_record(
+        tenant=tenant,
+        action=AuditAction.EXECUTION_STARTED,
+        target=execution,
+        actor=actor,
+        data={"workflow": definition.slug, "version": version.number},
     )
     transaction.on_commit(lambda: _start_workflow(execution))
     return execution
@@ -78,7 +87,7 @@ def _start_workflow(execution: WorkflowExecution) -> None:
     WorkflowExecution.objects.filter(pk=execution.pk, run_id="").update(run_id=handle.first_execution_run_id or "")
 
 
-def execution_cancel(*, execution: WorkflowExecution) -> WorkflowExecution:
+def execution_cancel(*, execution: WorkflowExecution, actor=None) -> WorkflowExecution:
     """Ask Temporal to cancel the run; the workflow records `cancelled` when it stops."""
     if execution.is_finished:
         raise Conflict(f"The execution is already {execution.status}.")
@@ -88,6 +97,13 @@ def execution_cancel(*, execution: WorkflowExecution) -> WorkflowExecution:
         await client.get_workflow_handle(execution.id).cancel()
 
     sync.run(cancel)
+    audit_record(
+        tenant=execution.tenant_id,
+        action=AuditAction.EXECUTION_CANCELLED,
+        target=execution,
+        actor=actor,
+        data={"status": execution.status},
+    )
     return execution
 
 
@@ -142,7 +158,8 @@ def execution_finish(
     execution.finished_at = timezone.now()
     execution.save(update_fields=["status", "output", "error", "finished_at"])
     for node_id in skipped_nodes:
-        emit(DomainEvent("step.skipped", tenant_id, execution_id, {"node_id": node_id}))
+        node_type = plan_nodes.get(node_id, {}).get("type", "")
+        emit(DomainEvent("step.skipped", tenant_id, execution_id, {"node_id": node_id, "node_type": node_type}))
     seconds = (execution.finished_at - (execution.started_at or execution.created_at)).total_seconds()
     emit(
         DomainEvent(

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from mono.temporal.client import TemporalUnavailable, platform_namespace
-from mono.temporal.health import serve_health
+from mono.temporal.health import serve_health, serve_sdk_metrics
 from mono.temporal.queues import QUEUES_BY_KEY
 from mono.temporal.workers import Shard, TemporalWorkerManager, WorkerSelection
 from tenants.selectors import active_tenant_refs
@@ -48,7 +48,13 @@ class Command(BaseCommand):
             default=None,
             help="port of GET /healthz (0: off)",
         )
-        parser.add_argument("--health-host", default="0.0.0.0")
+        parser.add_argument(
+            "--sdk-metrics-port",
+            type=int,
+            default=None,
+            help="port of the Temporal SDK's own GET /metrics (0: off)",
+        )
+        parser.add_argument("--health-host", default="0.0.0.0", help="address both ports listen on")
 
     def handle(
         self,
@@ -59,6 +65,7 @@ class Command(BaseCommand):
         queue,
         shard,
         health_port,
+        sdk_metrics_port,
         health_host,
         **options,
     ):
@@ -75,6 +82,10 @@ class Command(BaseCommand):
                     f"--namespace {name!r} is neither {platform_namespace()!r} nor a "
                     f"{settings.TEMPORAL_TENANT_NAMESPACE_PREFIX}<id> namespace."
                 )
+        # Before the manager or anything else connects: clients keep the runtime they started with.
+        sdk_port = settings.TEMPORAL_WORKER_SDK_METRICS_PORT if sdk_metrics_port is None else sdk_metrics_port
+        if sdk_port and serve_sdk_metrics(host=health_host, port=sdk_port):
+            self.stdout.write(f"Temporal SDK metrics: http://{health_host}:{sdk_port}/metrics")
         manager = TemporalWorkerManager(tenant_source=active_tenant_refs, selection=selection)
         port = settings.TEMPORAL_WORKER_HEALTH_PORT if health_port is None else health_port
         health = serve_health(manager.health, host=health_host, port=port) if port else None
