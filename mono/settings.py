@@ -104,8 +104,9 @@ CHANNEL_LAYERS = {
         {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # channels-redis blocks 5 s per receive, exactly redis-py's default read timeout:
-            # without a longer socket timeout an idle websocket dies after ~5 s of silence.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
+            # without a longer socket timeout an idle websocket dies after ~5 s of silence. Each
+            # open websocket may hold a connection, so the pool allows more than redis-py's 100.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 1000}]},
         }
         if REDIS_URL
         else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
