@@ -13,12 +13,6 @@ The production shape on one machine, one process per role:
   authenticate with an API key in the `Authorization` header, and the Temporal client that starts
   the runs.
 
-The web and worker processes get `socket_timeout=15&max_connections=1000` in their `REDIS_URL`,
-until settings configure the channel layer's connections so: with redis-py 8's defaults, a read
-times out after 5 s (as long as the layer's blocking pop waits, so idle consumers crash:
-django/channels_redis#422), and a process may hold only 100 connections, which 100 clients
-connecting or leaving at once exceed (`MaxConnectionsError`).
-
 1. Latency, step finished in the worker -> websocket client. The workload is a chain
    Start -> 10 x UpdateRecordNode -> End. For each run the execution row is created, a client
    subscribes to `/ws/executions/{id}/` (and reads its snapshot), then the workflow is started,
@@ -158,7 +152,7 @@ def child_environment(temporal_address: str) -> dict[str, str]:
     env.update(
         DJANGO_SETTINGS_MODULE="mono.settings",
         DATABASE_URL=DATABASE_URL,
-        REDIS_URL=f"{REDIS_URL}{'&' if '?' in REDIS_URL else '?'}socket_timeout=15&max_connections=1000",
+        REDIS_URL=REDIS_URL,
         TEMPORAL_ADDRESS=temporal_address,
         SECRET_KEY="bench-only",
         DEBUG="0",

@@ -18,12 +18,17 @@ handshake only shows as 1006 in browsers):
 
 The run stream starts with a `snapshot` (the run's status, steps and approvals as of event `seq`),
 then sends every event with a higher `seq`, in order and each once. The tenant stream starts with a
-`snapshot` of the unfinished runs, each with its `seq`, then sends run-level events (`execution.*`)
-of all the tenant's runs; a run's events carry that run's `seq`.
+`snapshot` of the unfinished (and just finished) runs, each with its `seq`, then sends run-level
+events (`execution.*`) of all the tenant's runs; a run's events carry that run's `seq`.
+
+Both streams read the channel layer and fall back on the log: the layer drops messages for a
+consumer that falls behind, so a gap in a run's numbers, or a stream gone quiet, sends the
+consumer to the log for what it missed.
 """
 
 import asyncio
 import json
+import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -43,9 +48,10 @@ PROTOCOL = "mono.v1"
 # message reveals the loss of the last ones: once events have stopped for this long, a stream
 # compares itself with the log.
 QUIET_SECONDS = 1.0
-
-T = TypeVar("T")
 KEY_PROTOCOL_PREFIX = "mono.key."
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def presented_api_key(scope: dict[str, Any]) -> str | None:
@@ -150,8 +156,11 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
             if self._heard_since_check:
                 self._heard_since_check = False
                 continue
-            async with self._delivering:
-                await self.catch_up()
+            try:
+                async with self._delivering:
+                    await self.catch_up()
+            except Exception:  # the next event or check tries again; the socket stays up
+                logger.warning("live stream %s could not catch up from the log", self.group, exc_info=True)
             return
 
     async def _authenticate(self) -> tuple[Any, int | None] | None:

@@ -182,8 +182,16 @@ def test_workers_health_command_reports_pollers_and_fails_on_unserved_queue(star
     platform_queues = len(registrations(Scope.PLATFORM))
     served = services.tenant_create(name="Acme", slug="acme")
     start_workers(tenant_source=lambda: [TenantRef(served.pk)])
-    call_command("workers_health")
-    out = capsys.readouterr().out
+
+    def all_served() -> bool:  # a started worker shows up in Temporal once its first poll lands
+        try:
+            call_command("workers_health")
+        except CommandError:
+            return False
+        return True
+
+    wait_for(all_served, what="every queue to be polled")
+    out = capsys.readouterr().out.rsplit("mono-platform / platform", 1)[-1]
     assert f"{tenant_namespace(served.pk)} / workflows: " in out
     assert "last poll 20" in out
     assert f"All {platform_queues + tenant_queues} task queues have workers." in out
