@@ -94,7 +94,7 @@ def _encoded(event: dict[str, Any]) -> Encoded:
 
 
 def _run_log_after(*, execution, after: int) -> list[Encoded]:
-    return [_encoded(event) for event in live.events_between(execution=execution, after=after)]
+    return [_encoded(event) for event in live.events_after(execution=execution, after=after)]
 
 
 def _tenant_log_since(*, tenant, since: datetime) -> tuple[datetime, list[Encoded]]:

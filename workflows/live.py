@@ -16,7 +16,7 @@ schedules the next activity after that, so sequence order follows the run's caus
 Reading. A client that connects late is shown `execution_snapshot`: the log folded up to its latest
 entry, read in one statement, so its sequence number is exactly the last event it reflects; live
 events with a higher number follow. A consumer that sees a number jump (a message the channel layer
-dropped or delivered out of order) fills the gap from the log with `events_between`.
+dropped or delivered out of order) reads what it missed from the log with `events_after`.
 """
 
 import asyncio
@@ -51,7 +51,7 @@ STREAMED_PREFIXES = ("execution.", "step.", "approval.")
 RUN_LEVEL_PREFIX = "execution."
 EVENT_MESSAGE_TYPE = "live.event"  # dispatched to the consumers' `live_event` handler
 # A stuck channel layer must not hold a worker's activity thread for long: the event is already
-# in the log, and a client catches up from there on the next event or on reconnecting.
+# in the log, and a client catches up from there on the next event it hears or on reconnecting.
 PUBLISH_TIMEOUT_SECONDS = 2.0
 TENANT_SNAPSHOT_RUNS = 200
 # How long after its `at` an event may still commit (its `at` is stamped first); a tenant stream
@@ -99,9 +99,11 @@ def sequence_event(event: DomainEvent, *, at) -> dict[str, Any] | None:
     data.pop("status", None)
     # One statement, so it is atomic on its own (the caller runs after commit, in autocommit) and
     # costs one round trip: the UPDATE's row lock orders concurrent writers, and the new number
-    # and its log entry commit together.
+    # and its log entry commit together. A counter set back by a stale full save of the row
+    # (`save()` without `update_fields`) resumes after the log's last number instead of repeating it.
     sql = (
-        "WITH next AS (UPDATE workflows_workflowexecution SET event_seq = event_seq + 1"
+        "WITH next AS (UPDATE workflows_workflowexecution AS run SET event_seq = GREATEST(run.event_seq,"
+        " (SELECT COALESCE(MAX(seq), 0) FROM workflows_executionevent WHERE execution_id = run.id)) + 1"
         " WHERE id = %s AND tenant_id = %s RETURNING id, tenant_id, event_seq)"
         " INSERT INTO workflows_executionevent (tenant_id, execution_id, seq, kind, node_id, status, data, at)"
         " SELECT tenant_id, id, event_seq, %s, %s, %s, %s::jsonb, %s FROM next RETURNING seq"
@@ -171,7 +173,7 @@ class _Publisher:
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
-            if self._loop is None or self._loop.is_closed() or not self._loop.is_running():
+            if self._thread is None or not self._thread.is_alive():
                 loop = asyncio.new_event_loop()
                 self._thread = threading.Thread(target=loop.run_forever, name="live-publisher", daemon=True)
                 self._thread.start()
@@ -240,11 +242,9 @@ def _entry_message(execution_id: str, entry: dict[str, Any]) -> dict[str, Any]:
     return event_message(execution_id=execution_id, **entry)
 
 
-def events_between(*, execution: WorkflowExecution, after: int, upto: int | None = None) -> list[dict[str, Any]]:
-    """The run's logged events with `after < seq <= upto`, as sent."""
+def events_after(*, execution: WorkflowExecution, after: int) -> list[dict[str, Any]]:
+    """The run's logged events numbered above `after`, in order, as sent."""
     entries = ExecutionEvent.objects.for_tenant(execution.tenant_id).filter(execution=execution, seq__gt=after)
-    if upto is not None:
-        entries = entries.filter(seq__lte=upto)
     return [_entry_message(execution.pk, entry) for entry in entries.order_by("seq").values(*_ENTRY_FIELDS)]
 
 
@@ -286,7 +286,6 @@ def execution_snapshot(*, execution: WorkflowExecution) -> dict[str, Any]:
         "seq": entries[-1]["seq"] if entries else 0,
         "kind": "snapshot",
         "execution_id": execution.pk,
-        "tenant": execution.tenant_id,
         "workflow": execution.definition.slug,
         "status": status,
         "error": error,

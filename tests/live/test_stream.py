@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from typing import Any
@@ -22,6 +23,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from asgiref.testing import ApplicationCommunicator
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
@@ -446,6 +448,46 @@ def test_tenant_stream_catches_up_on_run_level_events_the_layer_lost(initech):
         (lost.pk, 1, "running"),
     ]
     assert nothing_more
+
+
+def test_concurrent_publishers_number_a_run_without_gaps_or_repeats(initech):
+    execution = pending_execution(initech)
+
+    def publish_many(worker: int) -> None:
+        try:
+            for n in range(25):
+                live.sequence_event(
+                    DomainEvent("step.completed", initech.pk, execution.pk, {"node_id": f"w{worker}-{n}"}),
+                    at=timezone.now(),
+                )
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=publish_many, args=(worker,)) for worker in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    seqs = list(ExecutionEvent.objects.filter(execution=execution).order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, 201))
+    assert WorkflowExecution.objects.get(pk=execution.pk).event_seq == 200
+
+
+def test_a_counter_set_back_by_a_stale_save_does_not_repeat_numbers(initech):
+    execution = pending_execution(initech)
+    stale = WorkflowExecution.objects.get(pk=execution.pk)  # loaded before the events, as a form would
+    for status in ("running", "completed"):
+        live.publish_event(DomainEvent(f"step.{status}", initech.pk, execution.pk, {"node_id": "a"}))
+    stale.save()  # every field, event_seq (0) included
+
+    live.publish_event(DomainEvent("step.running", initech.pk, execution.pk, {"node_id": "b"}))
+
+    assert list(ExecutionEvent.objects.filter(execution=execution).values_list("seq", "node_id")) == [
+        (1, "a"),
+        (2, "a"),
+        (3, "b"),
+    ]
 
 
 # End to end: a real websocket client and a real ASGI server ----------------------------------------

@@ -1,4 +1,5 @@
 import asyncio
+import os
 import signal
 
 from django.conf import settings
@@ -94,7 +95,12 @@ class Command(BaseCommand):
         try:
             asyncio.run(self._run(manager))
         except TemporalUnavailable as exc:
-            raise CommandError(str(exc)) from exc
+            # Exit at once: after a failed connect the SDK's native threads can call back into
+            # the interpreter while it finalises and abort the process (seen here, about 1 in 6).
+            self.stderr.write(f"CommandError: {exc}")
+            self.stderr.flush()
+            self.stdout.flush()
+            os._exit(1)
         finally:
             if health:
                 health.shutdown()
