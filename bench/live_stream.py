@@ -189,10 +189,9 @@ def free_port() -> int:
 
 def start_web_server(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "mono.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
-    server = subprocess.Popen(
-        [*command, "--lifespan", "off", "--no-access-log", "--log-level", "warning"], cwd=ROOT, env=env
-    )
+    options = ["--host", "127.0.0.1", "--port", str(port), "--lifespan", "off", "--no-access-log"]
+    options += ["--log-level", "warning", "--timeout-graceful-shutdown", "5"]  # open sockets must not hold up exit
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "mono.asgi:application", *options], cwd=ROOT, env=env)
     deadline = time.monotonic() + 30
     while True:
         try:

@@ -499,17 +499,23 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+UVICORN_OPTIONS = ["--host", "127.0.0.1", "--lifespan", "off", "--no-access-log", "--log-level", "warning"]
+UVICORN_OPTIONS += ["--timeout-graceful-shutdown", "5"]  # open websockets must not hold up its exit
+
+
 @pytest.fixture
 def asgi_server(settings):
     """uvicorn serving `mono.asgi:application` in a child process, on the test database and on the
     Redis layer with its default prefix (which this process then uses too)."""
     settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
+        }
     }
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "mono.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
     server = subprocess.Popen(
-        [*command, "--lifespan", "off", "--no-access-log", "--log-level", "warning"],
+        [sys.executable, "-m", "uvicorn", "mono.asgi:application", "--port", str(port), *UVICORN_OPTIONS],
         cwd=ROOT,
         env=child_env(REDIS_URL=REDIS_URL, ALLOWED_HOSTS="127.0.0.1,localhost", SECRET_KEY="test-only", DEBUG="0"),
     )
@@ -525,7 +531,11 @@ def asgi_server(settings):
             time.sleep(0.1)
     yield f"127.0.0.1:{port}"
     server.terminate()
-    server.wait(15)
+    try:
+        server.wait(15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
 
 
 def test_real_websocket_client_receives_a_run_through_uvicorn(asgi_server, start_workers, acme):
