@@ -37,6 +37,9 @@ INSTALLED_APPS = [
     "llm",
     "webhooks",
     "audit",
+    "jobs",
+    "maintenance",
+    "console",
 ]
 
 MIDDLEWARE = [

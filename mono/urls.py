@@ -9,6 +9,8 @@ api_v1 = [
     path("", include("workflows.api.urls")),
     path("", include("llm.api.urls")),
     path("", include("audit.api.urls")),
+    path("", include("webhooks.api.urls")),
+    path("", include("jobs.api.urls")),
     path(
         "schema",
         SpectacularAPIView.as_view(permission_classes=[], authentication_classes=[]),
@@ -22,4 +24,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("", include("django_prometheus.urls")),
+    path("", include("console.urls")),
 ]
