@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint format bench
+.PHONY: run test lint format bench frontend frontend-check
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +37,12 @@ format: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(PY) bench/provisioning_and_workers.py
+
+# The browser console's bundle is committed under static/console/, so `make run` needs no Node.js.
+frontend:
+	cd frontend && npm ci --no-audit --no-fund && npm run build
+
+# CI (where Node.js is present): the committed bundle must be what the source builds.
+frontend-check: frontend
+	git diff --exit-code -- static/
+	@test -z "$$(git status --porcelain -- static/)" || { git status --short -- static/; exit 1; }

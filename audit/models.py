@@ -28,6 +28,9 @@ class AuditAction(models.TextChoices):
     MEMBER_REMOVED = "member.removed", "Member removed"
     INTEGRATION_CREATED = "integration.created", "Integration created"
     INTEGRATION_SECRET_ROTATED = "integration.secret_rotated", "Integration secret rotated"
+    INTEGRATION_UPDATED = "integration.updated", "Integration updated"
+    INTEGRATION_DELETED = "integration.deleted", "Integration deleted"
+    WEBHOOK_EVENT_REPLAYED = "webhook_event.replayed", "Webhook event replayed"
 
 
 class AppendOnlyError(Exception):

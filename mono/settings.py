@@ -96,8 +96,30 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / ".data" / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Tenant backup archives (`manage.py backup_tenant`, the nightly TenantBackups schedule).
+    "backups": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": env.path("BACKUP_ROOT", default=BASE_DIR / ".data" / "backups")},
+    },
 }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".data" / "media")
+# Uploads (`POST /api/v1/media`): the largest request, and the largest file of each detected
+# kind; over either answers 413 naming `file`. Images over MEDIA_MAX_IMAGE_PIXELS are refused
+# as decompression bombs when processed.
+MEDIA_MAX_UPLOAD_BYTES = env.int("MEDIA_MAX_UPLOAD_BYTES", default=100 * 1024 * 1024)
+MEDIA_MAX_BYTES_BY_KIND = {
+    "image": env.int("MEDIA_MAX_IMAGE_BYTES", default=25 * 1024 * 1024),
+    "document": env.int("MEDIA_MAX_DOCUMENT_BYTES", default=50 * 1024 * 1024),
+    "video": env.int("MEDIA_MAX_VIDEO_BYTES", default=100 * 1024 * 1024),
+    "other": env.int("MEDIA_MAX_OTHER_BYTES", default=10 * 1024 * 1024),
+}
+MEDIA_MAX_IMAGE_PIXELS = env.int("MEDIA_MAX_IMAGE_PIXELS", default=50_000_000)
+# Variants made of every uploaded image (an upload may name a subset: `variants=thumb,medium`).
+# `max_size` bounds both sides; formats: webp (keeps transparency), jpeg (flattened on white), png.
+MEDIA_IMAGE_VARIANTS = [
+    {"name": "thumb", "max_size": 256, "format": "webp", "quality": 80},
+    {"name": "medium", "max_size": 1024, "format": "jpeg", "quality": 85},
+]
 
 REDIS_URL = env.str("REDIS_URL", default="")
 # A Redis channel layer lets worker processes reach websocket consumers in the web process; the
@@ -138,6 +160,11 @@ SPECTACULAR_SETTINGS = {
         "EditableDefinitionStatusEnum": ["draft", "published"],
         "RoleEnum": "tenants.models.Role",
         "MessageRoleEnum": ["system", "user", "assistant"],
+        "MediaKindEnum": "jobs.models.MediaKind",
+        "MediaStatusEnum": "jobs.models.MediaStatus",
+        "CampaignKindEnum": "jobs.models.CampaignKind",
+        "CampaignStatusEnum": "jobs.models.CampaignStatus",
+        "DeliveryStatusEnum": "jobs.models.DeliveryStatus",
     },
 }
 
@@ -172,6 +199,9 @@ WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 # E-mail (EmailNode, campaigns): e.g. smtp://user:password@host:587 or consolemail:// (prints).
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="mono@localhost")
+# Most messages per minute one send (a campaign or a single message) starts; paced with durable timers.
+EMAIL_RATE_PER_MINUTE = env.int("EMAIL_RATE_PER_MINUTE", default=60)
+EMAIL_CAMPAIGN_MAX_RECIPIENTS = env.int("EMAIL_CAMPAIGN_MAX_RECIPIENTS", default=1000)
 
 # LLM providers (keys may be empty until a provider is used).
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
@@ -187,6 +217,11 @@ LLM_DEFAULT_ROUTE = env.str("LLM_DEFAULT_ROUTE", default="openai:gpt-4o-mini > a
 # How long a provider that failed with a rate limit, overload, 5xx or timeout is skipped.
 LLM_COOLDOWN_SECONDS = env.float("LLM_COOLDOWN_SECONDS", default=30.0)
 LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=60.0)
+
+# Platform schedules (`manage.py sync_schedules`): cron expressions, UTC.
+HOUSEKEEPING_CRON = env.str("HOUSEKEEPING_CRON", default="17 3 * * *")
+ORPHANED_MEDIA_CLEANUP_CRON = env.str("ORPHANED_MEDIA_CLEANUP_CRON", default="47 3 * * *")
+TENANT_BACKUPS_CRON = env.str("TENANT_BACKUPS_CRON", default="7 2 * * *")
 
 LOGGING = {
     "version": 1,

@@ -145,3 +145,21 @@ class TemplateSerializer(serializers.Serializer):
 
 class InstantiateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False)
+
+
+class ScheduleFireSerializer(serializers.Serializer):
+    scheduled_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField()
+
+
+class ScheduleSerializer(serializers.Serializer):
+    """A workflow's Temporal Schedule as `describe()` reports it."""
+
+    schedule_id = serializers.CharField()
+    cron = serializers.CharField()
+    timezone = serializers.CharField()
+    paused = serializers.BooleanField()
+    note = serializers.CharField(allow_blank=True)
+    next_fire_times = serializers.ListField(child=serializers.DateTimeField())
+    recent_fires = ScheduleFireSerializer(many=True)
+    fires = serializers.IntegerField()

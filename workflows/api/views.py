@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from mono.api import schema_generation
 from tenants.permissions import Permission
-from workflows import library, selectors
+from workflows import library, schedules, selectors
 from workflows.api.serializers import (
     ApprovalSerializer,
     DecideSerializer,
@@ -20,6 +20,7 @@ from workflows.api.serializers import (
     ExecutionSerializer,
     GraphSerializer,
     InstantiateSerializer,
+    ScheduleSerializer,
     TemplateSerializer,
     VersionSerializer,
 )
@@ -38,6 +39,8 @@ class WorkflowViewSet(viewsets.ModelViewSet):
         "execute": Permission.EXECUTE,
         "validate": Permission.VIEW,
         "restore": Permission.EDIT,
+        "schedule_pause": Permission.EXECUTE,
+        "schedule_resume": Permission.EXECUTE,
     }
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
@@ -137,6 +140,24 @@ class WorkflowViewSet(viewsets.ModelViewSet):
         )
         page = self.paginate_queryset(runs)
         return self.get_paginated_response(ExecutionSerializer(page, many=True).data)
+
+    @extend_schema(responses=ScheduleSerializer)
+    @action(detail=True, methods=["get"])
+    def schedule(self, request, pk=None):
+        """The workflow's Temporal Schedule: paused or not, next fire times, recent fires (404: none)."""
+        return Response(ScheduleSerializer(schedules.schedule_describe(definition=self.get_object())).data)
+
+    @extend_schema(request=None, responses=ScheduleSerializer)
+    @action(detail=True, methods=["post"], url_path="schedule/pause")
+    def schedule_pause(self, request, pk=None):
+        state = schedules.schedule_pause(definition=self.get_object(), actor=request.user)
+        return Response(ScheduleSerializer(state).data)
+
+    @extend_schema(request=None, responses=ScheduleSerializer)
+    @action(detail=True, methods=["post"], url_path="schedule/resume")
+    def schedule_resume(self, request, pk=None):
+        state = schedules.schedule_resume(definition=self.get_object(), actor=request.user)
+        return Response(ScheduleSerializer(state).data)
 
     def _detail(self, definition) -> dict:
         return DefinitionDetailSerializer(definition).data

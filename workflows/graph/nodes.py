@@ -5,9 +5,12 @@ into whole seconds alongside the ISO text) and every problem found, never raisin
 """
 
 import re
+import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from croniter import croniter
 
 from workflows import expressions, templating
 from workflows.graph import durations
@@ -106,6 +109,38 @@ class _Data:
 
 def _start(data: _Data) -> None:
     data.choice("trigger", ("manual", "webhook", "schedule"), "manual")
+    if data.out.get("trigger") != "schedule":
+        return
+    cron = data.raw.get("cron")
+    if data.require("cron", "a cron expression such as 0 9 * * 1-5 when trigger is schedule"):
+        if isinstance(cron, str) and _valid_cron(cron):
+            data.out["cron"] = " ".join(cron.split())
+        else:
+            message = f"cron must be a five-field cron expression such as 0 9 * * 1-5, not {cron!r}"
+            data.problem("invalid_cron", "cron", message)
+    zone = data.raw.get("timezone")
+    if zone in (None, ""):
+        data.out["timezone"] = "UTC"
+    elif not isinstance(zone, str) or not _known_timezone(zone):
+        message = f"timezone must be an IANA name such as Europe/Paris, not {zone!r}"
+        data.problem("invalid_timezone", "timezone", message)
+
+
+CRON_MACROS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
+
+
+def _valid_cron(text: str) -> bool:
+    """Five fields (minute hour day month weekday) or a macro, as Temporal Schedules read them."""
+    text = text.strip()
+    return text.lower() in CRON_MACROS or (len(text.split()) == 5 and croniter.is_valid(text))
+
+
+def _known_timezone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _approval(data: _Data) -> None:

@@ -6,6 +6,7 @@ from django.utils.text import slugify
 from audit.models import AuditAction
 from audit.services import audit_record
 from mono.errors import ServiceError
+from workflows import schedules
 from workflows.graph.compiler import GraphInvalid, compile_definition
 from workflows.models import DefinitionStatus, WorkflowDefinition, WorkflowVersion
 
@@ -53,6 +54,7 @@ def definition_create(
     definition.full_clean(validate_constraints=False)
     definition.save()
     version = _add_version(definition, graph, plan, actor)
+    schedules.definition_schedule_changed(definition=definition, had_schedule=False)
     audit_record(
         tenant=tenant,
         action=AuditAction.WORKFLOW_CREATED,
@@ -78,6 +80,7 @@ def definition_update(
     """Change name, description or status; a new graph becomes a new version (runs keep theirs)."""
     definition = WorkflowDefinition.objects.select_for_update().get(pk=definition.pk)
     previous_status, version = definition.status, None
+    had_schedule = schedules.definition_trigger(definition) is not None
     if graph is not None:
         plan = compile_graph(graph)
         latest = definition.latest_version
@@ -88,6 +91,7 @@ def definition_update(
         setattr(definition, field, value)
     definition.full_clean(validate_constraints=False)
     definition.save()
+    schedules.definition_schedule_changed(definition=definition, had_schedule=had_schedule)
     if changed or version is not None:
         audit_record(
             tenant=definition.tenant_id,
@@ -115,8 +119,10 @@ def definition_update(
 def definition_archive(*, definition: WorkflowDefinition, actor=None) -> WorkflowDefinition:
     """Archive instead of deleting: executions keep pointing at their definition and version."""
     previous = definition.status
+    had_schedule = schedules.definition_trigger(definition) is not None
     definition.status = DefinitionStatus.ARCHIVED
     definition.save(update_fields=["status", "updated_at"])
+    schedules.definition_schedule_changed(definition=definition, had_schedule=had_schedule)
     if previous != DefinitionStatus.ARCHIVED:
         audit_record(
             tenant=definition.tenant_id,

@@ -5,7 +5,8 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from audit.models import AuditAction
 from audit.services import audit_record
@@ -28,19 +29,31 @@ logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
-def execution_start(*, tenant, definition: WorkflowDefinition, input: dict[str, Any], actor=None) -> WorkflowExecution:
+def execution_start(
+    *,
+    tenant,
+    definition: WorkflowDefinition,
+    input: dict[str, Any],
+    actor=None,
+    execution_id: str | None = None,
+    start: bool = True,
+) -> WorkflowExecution:
     """Record a pending run of the definition's newest version; its workflow starts after commit.
 
     If Temporal refuses the start, the run is marked failed with the reason instead of staying
-    pending forever.
+    pending forever. `execution_id` (also the Temporal workflow id) may come from a business key,
+    such as an inbound webhook event, so that a duplicate start is refused by Temporal. With
+    `start=False` nothing starts after commit: the caller starts the run with `execution_launch`
+    and keeps it pending to retry when Temporal is unreachable.
     """
     if definition.status == DefinitionStatus.ARCHIVED:
         raise Conflict({"definition": "An archived workflow cannot be executed."})
     if not isinstance(input, dict):
         raise ServiceError({"input": "Input must be a JSON object."})
     version = definition.latest_version
+    named = {"id": execution_id} if execution_id else {}
     execution = WorkflowExecution.objects.create(
-        tenant=tenant, definition=definition, version=version, input=input, started_by=actor
+        tenant=tenant, definition=definition, version=version, input=input, started_by=actor, **named
     )
     audit_record(
         tenant=tenant,
@@ -49,11 +62,30 @@ def execution_start(*, tenant, definition: WorkflowDefinition, input: dict[str, 
         actor=actor,
         data={"workflow": definition.slug, "version": version.number},
     )
-    transaction.on_commit(lambda: _start_workflow(execution))
+    if start:
+        transaction.on_commit(lambda: _start_workflow(execution))
     return execution
 
 
 def _start_workflow(execution: WorkflowExecution) -> None:
+    try:
+        execution_launch(execution=execution)
+    except Exception as exc:
+        logger.exception("could not start %s", execution.id)
+        execution_finish(
+            tenant_id=execution.tenant_id,
+            execution_id=execution.id,
+            status=ExecutionStatus.FAILED,
+            error=f"Could not start the workflow: {exc}",
+        )
+
+
+def execution_launch(*, execution: WorkflowExecution) -> None:
+    """Start the run's workflow now, or raise why Temporal could not.
+
+    A workflow already started under the run's id counts as started, so a caller may retry
+    after an error without ever starting a second workflow.
+    """
     attributes = TypedSearchAttributes(
         [
             SearchAttributePair(search_attributes.TENANT_ID, str(execution.tenant_id)),
@@ -65,26 +97,23 @@ def _start_workflow(execution: WorkflowExecution) -> None:
 
     async def start():
         client = await get_tenant_client(execution.tenant_id)
-        return await client.start_workflow(
-            InterpreterWorkflow.run,
-            arg,
-            id=execution.id,
-            task_queue=queues.WORKFLOWS.name(execution.tenant_id),
-            search_attributes=attributes,
-        )
+        try:
+            return await client.start_workflow(
+                InterpreterWorkflow.run,
+                arg,
+                id=execution.id,
+                task_queue=queues.WORKFLOWS.name(execution.tenant_id),
+                search_attributes=attributes,
+                # Even once the first run has closed, its id is never started again.
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        except WorkflowAlreadyStartedError:
+            return None
 
-    try:
-        handle = sync.run(start)
-    except Exception as exc:
-        logger.exception("could not start %s", execution.id)
-        execution_finish(
-            tenant_id=execution.tenant_id,
-            execution_id=execution.id,
-            status=ExecutionStatus.FAILED,
-            error=f"Could not start the workflow: {exc}",
-        )
-        return
-    WorkflowExecution.objects.filter(pk=execution.pk, run_id="").update(run_id=handle.first_execution_run_id or "")
+    handle = sync.run(start)
+    if handle is not None:
+        run_id = handle.first_execution_run_id or ""
+        WorkflowExecution.objects.filter(pk=execution.pk, run_id="").update(run_id=run_id)
 
 
 def execution_cancel(*, execution: WorkflowExecution, actor=None) -> WorkflowExecution:

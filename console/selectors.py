@@ -1,0 +1,44 @@
+"""Reads for the console pages: the viewer's tenant and what the dashboard shows first."""
+
+from django.db.models import Count
+from django.http import Http404
+
+from tenants.selectors import membership_for_request
+from workflows import selectors as workflow_selectors
+from workflows.models import ExecutionStatus
+
+
+def console_membership(*, user, tenant_slug: str | None):
+    """The membership a page acts through, chosen as the API chooses it (`?tenant=` here plays the
+    `X-Tenant` header's part), or None."""
+    membership = membership_for_request(user=user, tenant_slug=tenant_slug)
+    if membership is None or not membership.tenant.is_active:
+        return None
+    return membership
+
+
+def definition_get(*, tenant, definition_id: int):
+    """The tenant's definition (archived ones too), or 404 exactly as for a missing one."""
+    definition = (
+        workflow_selectors.definition_list(tenant=tenant, include_archived=True).filter(pk=definition_id).first()
+    )
+    if definition is None:
+        raise Http404("No such workflow.")
+    return definition
+
+
+def execution_get(*, tenant, execution_id: str):
+    """The tenant's run, or 404 exactly as for a missing one."""
+    execution = workflow_selectors.execution_list(tenant=tenant).filter(pk=execution_id).first()
+    if execution is None:
+        raise Http404("No such execution.")
+    return execution
+
+
+def execution_counts(*, tenant) -> dict[str, int]:
+    """How many of the tenant's runs are in each status (every status present, zeros included)."""
+    counts = dict.fromkeys(ExecutionStatus.values, 0)
+    rows = workflow_selectors.execution_list(tenant=tenant).order_by().values("status").annotate(n=Count("id"))
+    for row in rows:
+        counts[row["status"]] = row["n"]
+    return counts

@@ -1,0 +1,17 @@
+import { StrictMode } from "react";
+import { createRoot } from "react-dom/client";
+import "@xyflow/react/dist/style.css";
+import "./styles.css";
+import { config } from "./api.js";
+import Dashboard from "./Dashboard.jsx";
+import Editor from "./Editor.jsx";
+import Monitor from "./Monitor.jsx";
+
+const PAGES = { dashboard: Dashboard, editor: Editor, monitor: Monitor };
+const Page = PAGES[config.page] || Dashboard;
+
+createRoot(document.getElementById("root")).render(
+  <StrictMode>
+    <Page />
+  </StrictMode>,
+);

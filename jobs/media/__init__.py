@@ -1,0 +1,1 @@
+"""Media processing kept free of models: type detection from bytes, image variants with Pillow."""

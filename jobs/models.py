@@ -1,0 +1,145 @@
+"""Background-job data: uploaded media with their image variants, e-mail campaigns and deliveries."""
+
+import uuid
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.db import models
+from django.utils.text import get_valid_filename
+
+from tenants.models import TenantOwned
+
+# Every file this app writes lives under this prefix of the default storage, so the orphan
+# cleanup never walks (or deletes) another app's files.
+MEDIA_PREFIX = "media"
+
+
+def asset_upload_to(asset: "MediaAsset", filename: str) -> str:
+    """`media/<tenant>/<random>/<name>`: a fresh folder per upload, so names never collide."""
+    name = get_valid_filename(PurePosixPath(filename).name)[-100:] or "upload"
+    return f"{MEDIA_PREFIX}/{asset.tenant_id}/{uuid.uuid4().hex}/{name}"
+
+
+def variant_path(*, tenant_id: int, asset_id: int, name: str, extension: str) -> str:
+    """Where a variant is stored: fixed per (asset, name), so a re-run replaces it in place."""
+    return f"{MEDIA_PREFIX}/{tenant_id}/variants/{asset_id}/{name}.{extension}"
+
+
+class MediaKind(models.TextChoices):
+    IMAGE = "image", "Image"
+    DOCUMENT = "document", "Document"
+    VIDEO = "video", "Video"
+    OTHER = "other", "Other"
+
+
+class MediaStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PROCESSING = "processing", "Processing"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class MediaAsset(TenantOwned):
+    """An uploaded file; images get resized variants from the tenant's image queue."""
+
+    file = models.FileField(upload_to=asset_upload_to, max_length=300)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100, help_text="Detected from the bytes, not the client's header.")
+    size = models.PositiveBigIntegerField()
+    kind = models.CharField(max_length=10, choices=MediaKind.choices)
+    status = models.CharField(max_length=12, choices=MediaStatus.choices, default=MediaStatus.PENDING)
+    error = models.TextField(blank=True)
+    checksum = models.CharField(max_length=64, help_text="SHA-256 of the uploaded bytes.")
+    variant_specs = models.JSONField(default=list, blank=True, help_text="The variants asked for at upload.")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "status"], name="media_tenant_status")]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.kind}, {self.status})"
+
+
+class MediaVariant(TenantOwned):
+    asset = models.ForeignKey(MediaAsset, on_delete=models.CASCADE, related_name="variants")
+    name = models.SlugField(max_length=50)
+    file = models.FileField(max_length=300)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    format = models.CharField(max_length=10)
+    size = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["asset", "name"]
+        constraints = [models.UniqueConstraint(fields=["asset", "name"], name="media_variant_unique_name")]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.width}x{self.height} {self.format}"
+
+
+class CampaignKind(models.TextChoices):
+    SINGLE = "single", "Single message"
+    CAMPAIGN = "campaign", "Campaign"
+
+
+class CampaignStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    COMPLETED = "completed", "Completed"
+    COMPLETED_WITH_ERRORS = "completed_with_errors", "Completed with errors"
+    FAILED = "failed", "Failed"
+
+
+class EmailCampaign(TenantOwned):
+    """One send to one or many recipients; its templates are rendered per recipient."""
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=CampaignKind.choices, default=CampaignKind.CAMPAIGN)
+    subject_template = models.TextField()
+    body_template = models.TextField()
+    html_template = models.TextField(blank=True)
+    status = models.CharField(max_length=24, choices=CampaignStatus.choices, default=CampaignStatus.PENDING)
+    total_count = models.PositiveIntegerField(default=0)
+    sent_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.status})"
+
+    @property
+    def workflow_id(self) -> str:
+        return f"email-campaign-{self.pk}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class EmailDelivery(TenantOwned):
+    campaign = models.ForeignKey(EmailCampaign, on_delete=models.CASCADE, related_name="deliveries")
+    recipient = models.EmailField(max_length=254)
+    context = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["campaign", "id"]
+        constraints = [models.UniqueConstraint(fields=["campaign", "recipient"], name="delivery_unique_recipient")]
+        verbose_name_plural = "e-mail deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.recipient} ({self.status})"

@@ -1,0 +1,33 @@
+"""Background-job reads."""
+
+from django.db.models import Prefetch, QuerySet
+
+from jobs.models import EmailCampaign, EmailDelivery, MediaAsset, MediaVariant
+
+
+def media_list(*, tenant, kind: str | None = None, status: str | None = None) -> QuerySet[MediaAsset]:
+    assets = MediaAsset.objects.for_tenant(tenant).prefetch_related(
+        Prefetch("variants", queryset=MediaVariant.objects.for_tenant(tenant))
+    )
+    if kind:
+        assets = assets.filter(kind=kind)
+    if status:
+        assets = assets.filter(status=status)
+    return assets
+
+
+def media_get(*, tenant, asset_id: int) -> MediaAsset | None:
+    return media_list(tenant=tenant).filter(pk=asset_id).first()
+
+
+def campaign_list(*, tenant, kind: str | None = None) -> QuerySet[EmailCampaign]:
+    campaigns = EmailCampaign.objects.for_tenant(tenant)
+    return campaigns.filter(kind=kind) if kind else campaigns
+
+
+def campaign_get(*, tenant, campaign_id: int) -> EmailCampaign | None:
+    return campaign_list(tenant=tenant).filter(pk=campaign_id).first()
+
+
+def delivery_list(*, tenant, campaign: EmailCampaign) -> QuerySet[EmailDelivery]:
+    return EmailDelivery.objects.for_tenant(tenant).filter(campaign=campaign)

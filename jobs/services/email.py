@@ -1,0 +1,241 @@
+"""E-mail writes: single sends and campaigns, one delivery row per recipient, sent on the e-mail queue.
+
+Subject, text body and optional HTML body are sandboxed Jinja2 templates (`workflows.templating`)
+rendered per recipient over that recipient's `context` plus `email`; a missing variable fails
+that recipient only.
+"""
+
+import logging
+import smtplib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from jobs.models import CampaignKind, CampaignStatus, DeliveryStatus, EmailCampaign, EmailDelivery
+from jobs.temporal.types import CampaignInput, CampaignSummary
+from jobs.temporal.workflows import EmailCampaignWorkflow
+from mono.errors import ServiceError
+from mono.metrics import record_queue_job
+from mono.temporal import queues, sync
+from mono.temporal.client import get_tenant_client
+from workflows import templating
+
+logger = logging.getLogger(__name__)
+
+
+class PermanentDeliveryError(Exception):
+    """Retrying cannot help: invalid address, a template error, or a 5xx answer from the server."""
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    context: dict
+
+
+def _check_templates(**templates: str) -> None:
+    problems = {field: problem for field, text in templates.items() if text and (problem := templating.check(text))}
+    if problems:
+        raise ServiceError(problems)
+
+
+def _interval_seconds() -> float:
+    rate = settings.EMAIL_RATE_PER_MINUTE
+    return 60.0 / rate if rate > 0 else 0.0
+
+
+@transaction.atomic
+def email_campaign_create(
+    *,
+    tenant,
+    name: str,
+    subject: str,
+    body: str,
+    recipients: list[Recipient],
+    html: str = "",
+    kind: str = CampaignKind.CAMPAIGN,
+    actor=None,
+) -> EmailCampaign:
+    """Record a campaign and a pending delivery per recipient; its workflow starts after commit.
+
+    Templates must compile (400 naming `subject`, `body` or `html`); recipients must be distinct
+    (case-insensitively) and at most `EMAIL_CAMPAIGN_MAX_RECIPIENTS`.
+    """
+    _check_templates(subject=subject, body=body, html=html)
+    if not recipients:
+        raise ServiceError({"recipients": "Give at least one recipient."})
+    if len(recipients) > settings.EMAIL_CAMPAIGN_MAX_RECIPIENTS:
+        raise ServiceError({"recipients": f"At most {settings.EMAIL_CAMPAIGN_MAX_RECIPIENTS} recipients per campaign."})
+    seen: set[str] = set()
+    for index, recipient in enumerate(recipients):
+        try:
+            validate_email(recipient.email)
+        except ValidationError:
+            raise ServiceError({"recipients": {str(index): {"email": "Enter a valid e-mail address."}}}) from None
+        if recipient.email.lower() in seen:
+            raise ServiceError({"recipients": {str(index): {"email": f"{recipient.email} is listed twice."}}})
+        seen.add(recipient.email.lower())
+    campaign = EmailCampaign(
+        tenant=tenant,
+        name=name,
+        kind=kind,
+        subject_template=subject,
+        body_template=body,
+        html_template=html,
+        total_count=len(recipients),
+        created_by=actor,
+    )
+    campaign.full_clean()
+    campaign.save()
+    deliveries = EmailDelivery.objects.bulk_create(
+        EmailDelivery(tenant=tenant, campaign=campaign, recipient=r.email, context=r.context) for r in recipients
+    )
+    arg = CampaignInput(tenant.pk, campaign.pk, [d.pk for d in deliveries], _interval_seconds())
+    transaction.on_commit(lambda: email_campaign_start(campaign=campaign, arg=arg))
+    return campaign
+
+
+def email_send(*, tenant, to: str, subject: str, body: str, context: dict, html: str = "", actor=None) -> EmailCampaign:
+    """One message to one recipient: a campaign of one, on the same queue, retries and records."""
+    return email_campaign_create(
+        tenant=tenant,
+        name=f"Message to {to}"[:200],
+        subject=subject,
+        body=body,
+        html=html,
+        recipients=[Recipient(to, context)],
+        kind=CampaignKind.SINGLE,
+        actor=actor,
+    )
+
+
+def email_campaign_start(*, campaign: EmailCampaign, arg: CampaignInput) -> None:
+    """Start the campaign's workflow (id `email-campaign-{id}`) on the tenant's e-mail queue."""
+
+    async def start():
+        client = await get_tenant_client(campaign.tenant_id)
+        await client.start_workflow(
+            EmailCampaignWorkflow.run,
+            arg,
+            id=campaign.workflow_id,
+            task_queue=queues.SEND_EMAIL.name(campaign.tenant_id),
+        )
+
+    try:
+        sync.run(start)
+    except Exception:
+        logger.exception("could not start the workflow of e-mail campaign %s", campaign.pk)
+        return
+    EmailCampaign.objects.filter(pk=campaign.pk, status=CampaignStatus.PENDING).update(status=CampaignStatus.SENDING)
+
+
+def _render(delivery: EmailDelivery) -> tuple[str, str, str]:
+    campaign = delivery.campaign
+    variables = {**delivery.context, "email": delivery.recipient}
+    try:
+        subject = " ".join(templating.render(campaign.subject_template, variables).split())
+        body = templating.render(campaign.body_template, variables)
+        html = templating.render_html(campaign.html_template, variables) if campaign.html_template else ""
+    except templating.TemplateError as exc:
+        raise PermanentDeliveryError(f"template: {exc}") from None
+    return subject, body, html
+
+
+def _classify(exc: Exception) -> Exception:
+    """A permanent error for 5xx answers; anything else (4xx, network) is left to retries."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        if codes and all(code >= 500 for code in codes):
+            detail = "; ".join(
+                f"{addr}: {code} {msg.decode(errors='replace')}" for addr, (code, msg) in exc.recipients.items()
+            )
+            return PermanentDeliveryError(f"refused by the mail server: {detail}")
+    elif isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500:
+        message = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
+        return PermanentDeliveryError(f"refused by the mail server: {exc.smtp_code} {message}")
+    return exc
+
+
+def email_delivery_send(*, tenant_id: int, delivery_id: int, attempt: int = 1) -> str:
+    """Send one delivery unless it is already sent (a retried activity never sends twice).
+
+    Returns the delivery's status. Raises `PermanentDeliveryError` (and marks the delivery
+    failed) when retrying cannot help; a temporary failure is recorded and re-raised.
+    """
+    delivery = EmailDelivery.objects.for_tenant(tenant_id).select_related("campaign").filter(pk=delivery_id).first()
+    if delivery is None:
+        raise PermanentDeliveryError(f"delivery {delivery_id} does not exist")
+    if delivery.status != DeliveryStatus.PENDING:
+        return delivery.status
+    rows = EmailDelivery.objects.for_tenant(tenant_id).filter(pk=delivery_id)
+    rows.update(attempts=attempt)
+    try:
+        try:
+            validate_email(delivery.recipient)
+        except ValidationError:
+            raise PermanentDeliveryError(f"{delivery.recipient!r} is not a valid e-mail address") from None
+        subject, body, html = _render(delivery)
+        message = EmailMultiAlternatives(
+            subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[delivery.recipient]
+        )
+        if html:
+            message.attach_alternative(html, "text/html")
+        try:
+            with get_connection(fail_silently=False) as connection:
+                connection.send_messages([message])
+        except Exception as exc:
+            raise _classify(exc) from exc
+    except PermanentDeliveryError as exc:
+        rows.update(status=DeliveryStatus.FAILED, error=str(exc)[:2000])
+        record_queue_job(queue=queues.SEND_EMAIL.key, status="failed")
+        raise
+    except Exception as exc:
+        rows.update(error=f"attempt {attempt}: {exc}"[:2000])
+        record_queue_job(queue=queues.SEND_EMAIL.key, status="retried")
+        raise
+    rows.update(status=DeliveryStatus.SENT, error="", sent_at=timezone.now())
+    record_queue_job(queue=queues.SEND_EMAIL.key, status="completed")
+    return DeliveryStatus.SENT
+
+
+def email_delivery_mark_failed(*, tenant_id: int, delivery_id: int, error: str) -> None:
+    """A delivery whose retries ran out (or that failed permanently) stays failed with its reason."""
+    if (
+        EmailDelivery.objects.for_tenant(tenant_id)
+        .filter(pk=delivery_id, status=DeliveryStatus.PENDING)
+        .update(status=DeliveryStatus.FAILED, error=error[:2000])
+    ):
+        record_queue_job(queue=queues.SEND_EMAIL.key, status="failed")
+
+
+def email_campaign_finish(*, tenant_id: int, campaign_id: int) -> CampaignSummary:
+    """Count the outcomes and close the campaign."""
+    counts = (
+        EmailDelivery.objects.for_tenant(tenant_id)
+        .filter(campaign_id=campaign_id)
+        .aggregate(
+            sent=Count("id", filter=Q(status=DeliveryStatus.SENT)),
+            failed=Count("id", filter=Q(status=DeliveryStatus.FAILED)),
+            total=Count("id"),
+        )
+    )
+    if counts["failed"] == 0:
+        status = CampaignStatus.COMPLETED
+    elif counts["sent"] == 0:
+        status = CampaignStatus.FAILED
+    else:
+        status = CampaignStatus.COMPLETED_WITH_ERRORS
+    EmailCampaign.objects.for_tenant(tenant_id).filter(pk=campaign_id).update(
+        status=status,
+        sent_count=counts["sent"],
+        failed_count=counts["failed"],
+        total_count=counts["total"],
+        finished_at=timezone.now(),
+    )
+    return CampaignSummary(campaign_id=campaign_id, status=status, sent=counts["sent"], failed=counts["failed"])

@@ -1,0 +1,199 @@
+"""Media writes: store an upload, make its variants (from the image queue), delete it."""
+
+import hashlib
+import logging
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from jobs.media import detect, images
+from jobs.models import MediaAsset, MediaKind, MediaStatus, MediaVariant, variant_path
+from jobs.temporal.types import MediaInput, MediaResult
+from jobs.temporal.workflows import MediaProcessWorkflow
+from mono.errors import ServiceError
+from mono.metrics import record_queue_job
+from mono.temporal import queues, sync
+from mono.temporal.client import get_tenant_client
+
+logger = logging.getLogger(__name__)
+
+# The seed's queue name; `queues.resolve` maps it to the tenant's own `tenant-{id}-process-image`.
+IMAGE_QUEUE = "process-image"
+
+
+class PayloadTooLarge(ServiceError):
+    status_code = 413
+
+
+class MediaNotProcessable(Exception):
+    """An asset that can never get variants (corrupt image, decompression bomb, missing file)."""
+
+
+def variant_config(names: list[str] | None = None) -> list[dict]:
+    """The configured variants, or the named subset of them (400 naming `variants` if unknown)."""
+    configured = {item["name"]: item for item in settings.MEDIA_IMAGE_VARIANTS}
+    if names is None:
+        return list(configured.values())
+    unknown = [name for name in names if name not in configured]
+    if unknown:
+        raise ServiceError(
+            {"variants": f"Unknown variant(s) {', '.join(unknown)}; choose from {', '.join(configured)}."}
+        )
+    return [configured[name] for name in dict.fromkeys(names)]
+
+
+def check_upload_size(size: int | None) -> None:
+    """413 naming `file` when a request (by its declared length) is over the upload limit."""
+    if size is not None and size > settings.MEDIA_MAX_UPLOAD_BYTES:
+        raise PayloadTooLarge({"file": f"The upload is larger than {settings.MEDIA_MAX_UPLOAD_BYTES} bytes."})
+
+
+def _digest(upload: UploadedFile) -> tuple[bytes, str]:
+    sha = hashlib.sha256()
+    upload.seek(0)
+    head = b""
+    for chunk in upload.chunks():
+        if len(head) < detect.HEAD_BYTES:
+            head += chunk[: detect.HEAD_BYTES - len(head)]
+        sha.update(chunk)
+    upload.seek(0)
+    return head, sha.hexdigest()
+
+
+@transaction.atomic
+def media_upload(*, tenant, upload: UploadedFile, variants: list[str] | None = None, actor=None) -> MediaAsset:
+    """Store an upload as a `MediaAsset`; an image's variants are made on the image queue after commit.
+
+    The type comes from the bytes. Too large (overall or for its kind) is a 413 naming `file`;
+    an empty file a 400. Documents, videos and other files are stored as they are (`ready`).
+    """
+    check_upload_size(upload.size)
+    if not upload.size:
+        raise ServiceError({"file": "The file is empty."})
+    specs = variant_config(variants)
+    head, checksum = _digest(upload)
+    detected = detect.detect(head)
+    limit = settings.MEDIA_MAX_BYTES_BY_KIND.get(detected.kind, settings.MEDIA_MAX_UPLOAD_BYTES)
+    if upload.size > limit:
+        raise PayloadTooLarge(
+            {"file": f"A {detected.kind} file may be at most {limit} bytes ({detected.content_type})."}
+        )
+    is_image = detected.kind == MediaKind.IMAGE
+    asset = MediaAsset(
+        tenant=tenant,
+        original_name=(upload.name or "upload")[:255],
+        content_type=detected.content_type,
+        size=upload.size,
+        kind=detected.kind,
+        status=MediaStatus.PENDING if is_image else MediaStatus.READY,
+        checksum=checksum,
+        variant_specs=specs if is_image else [],
+        uploaded_by=actor,
+        processed_at=None if is_image else timezone.now(),
+    )
+    asset.file.save(upload.name or "upload", upload, save=False)
+    # The file is written before the row commits: if the transaction rolls back, the file is
+    # unreferenced and the orphan cleanup removes it once it is older than its grace period.
+    asset.full_clean()
+    asset.save()
+    if is_image:
+        transaction.on_commit(lambda: media_process_start(asset=asset))
+    return asset
+
+
+def media_process_start(*, asset: MediaAsset) -> None:
+    """Start the asset's variant workflow (id `media-{id}`) on the tenant's image queue."""
+    queue = queues.resolve(IMAGE_QUEUE).name(asset.tenant_id)
+
+    async def start():
+        client = await get_tenant_client(asset.tenant_id)
+        await client.start_workflow(
+            MediaProcessWorkflow.run,
+            MediaInput(asset.tenant_id, asset.pk),
+            id=f"media-{asset.pk}",
+            task_queue=queue,
+        )
+
+    try:
+        sync.run(start)
+    except Exception as exc:  # the row is committed; the admin action "Process again" retries
+        logger.exception("could not start the variant workflow of media asset %s", asset.pk)
+        MediaAsset.objects.filter(pk=asset.pk).update(error=f"could not be queued yet: {exc}")
+
+
+def media_process(*, tenant_id: int, asset_id: int) -> MediaResult:
+    """Make (or remake) every variant of an image asset; idempotent per (asset, variant name).
+
+    Raises `MediaNotProcessable` for input that can never succeed; other errors are left to the
+    caller's retries.
+    """
+    asset = MediaAsset.objects.for_tenant(tenant_id).filter(pk=asset_id).first()
+    if asset is None:  # deleted while queued: nothing to do
+        return MediaResult(asset_id=asset_id, status="deleted")
+    if asset.kind != MediaKind.IMAGE:
+        return MediaResult(asset_id=asset_id, status=asset.status)
+    MediaAsset.objects.for_tenant(tenant_id).filter(pk=asset_id).update(status=MediaStatus.PROCESSING, error="")
+    try:
+        with asset.file.open("rb") as original:
+            data = original.read()
+    except FileNotFoundError:
+        raise MediaNotProcessable("the uploaded file is missing from storage") from None
+    try:
+        specs = images.parse_specs(asset.variant_specs)
+        rendered = images.render_variants(data, specs, max_pixels=settings.MEDIA_MAX_IMAGE_PIXELS)
+    except (images.ImageProcessingError, ValueError, KeyError) as exc:
+        raise MediaNotProcessable(str(exc)) from None
+    names = []
+    for variant in rendered:
+        path = variant_path(tenant_id=tenant_id, asset_id=asset_id, name=variant.name, extension=variant.extension)
+        # Same path every run: a retry replaces the file and updates the row, never adds one.
+        default_storage.delete(path)
+        saved = default_storage.save(path, ContentFile(variant.data))
+        MediaVariant.objects.update_or_create(
+            tenant_id=tenant_id,
+            asset_id=asset_id,
+            name=variant.name,
+            defaults={
+                "file": saved,
+                "width": variant.width,
+                "height": variant.height,
+                "format": variant.format,
+                "size": len(variant.data),
+            },
+        )
+        names.append(variant.name)
+    stale = MediaVariant.objects.for_tenant(tenant_id).filter(asset_id=asset_id).exclude(name__in=names)
+    for old in stale:
+        default_storage.delete(old.file.name)
+    stale.delete()
+    MediaAsset.objects.for_tenant(tenant_id).filter(pk=asset_id).update(
+        status=MediaStatus.READY, error="", processed_at=timezone.now()
+    )
+    record_queue_job(queue=queues.PROCESS_IMAGE.key, status="completed")
+    return MediaResult(asset_id=asset_id, status=MediaStatus.READY, variants=names)
+
+
+def media_mark_failed(*, tenant_id: int, asset_id: int, error: str) -> None:
+    """Record why an asset could not be processed (it keeps its original file)."""
+    MediaAsset.objects.for_tenant(tenant_id).filter(pk=asset_id).exclude(status=MediaStatus.READY).update(
+        status=MediaStatus.FAILED, error=error[:2000], processed_at=timezone.now()
+    )
+    record_queue_job(queue=queues.PROCESS_IMAGE.key, status="failed")
+
+
+@transaction.atomic
+def media_delete(*, asset: MediaAsset) -> None:
+    """Delete an asset, its variants and (after commit) their files."""
+    names = [asset.file.name, *asset.variants.values_list("file", flat=True)]
+    asset.delete()
+
+    def remove_files():
+        for name in names:
+            if name:
+                default_storage.delete(name)
+
+    transaction.on_commit(remove_files)

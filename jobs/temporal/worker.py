@@ -1,0 +1,10 @@
+"""What the jobs app runs on Temporal workers (found by mono.temporal.registry)."""
+
+from jobs.temporal import activities
+from jobs.temporal.workflows import EmailCampaignWorkflow, MediaProcessWorkflow, OrphanedMediaCleanupWorkflow
+from mono.temporal import queues
+from mono.temporal.registry import register
+
+register(queues.PROCESS_IMAGE, workflows=[MediaProcessWorkflow], activities=activities.IMAGE)
+register(queues.SEND_EMAIL, workflows=[EmailCampaignWorkflow], activities=activities.EMAIL)
+register(queues.CLEANUP_ORPHANED, workflows=[OrphanedMediaCleanupWorkflow], activities=activities.CLEANUP)

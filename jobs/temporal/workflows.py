@@ -1,0 +1,124 @@
+"""Background-job workflows: image variants, e-mail sends, orphaned media cleanup.
+
+Django-free and deterministic: they only orchestrate the activities in `activities.py` by name.
+"""
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from jobs.temporal.types import (
+        CampaignFinish,
+        CampaignInput,
+        CampaignSummary,
+        DeliveryFailure,
+        DeliveryInput,
+        DeliveryResult,
+        MediaFailure,
+        MediaInput,
+        MediaResult,
+        OrphanCleanupInput,
+        OrphanCleanupResult,
+    )
+
+QUICK = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=10),
+}
+# Decoding and re-encoding a large image takes seconds; a crash or storage hiccup is retried.
+PROCESS = {
+    "start_to_close_timeout": timedelta(minutes=5),
+    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=2), backoff_coefficient=2, maximum_attempts=3),
+}
+# Temporary SMTP failures (4xx, connection refused) are retried with backoff; permanent ones
+# (5xx, invalid address, template error) are non-retryable and fail that recipient at once.
+SEND = {
+    "start_to_close_timeout": timedelta(minutes=2),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2,
+        maximum_interval=timedelta(minutes=5),
+        maximum_attempts=6,
+    ),
+}
+CLEANUP = {
+    "start_to_close_timeout": timedelta(hours=1),
+    "heartbeat_timeout": timedelta(minutes=2),
+    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=30), maximum_attempts=3),
+}
+
+
+def _reason(error: ActivityError) -> str:
+    cause = error.cause
+    return getattr(cause, "message", None) or str(cause or error)
+
+
+@workflow.defn(name="MediaProcessWorkflow")
+class MediaProcessWorkflow:
+    """Make the configured variants of one uploaded image (id `media-{asset_id}`)."""
+
+    @workflow.run
+    async def run(self, data: MediaInput) -> MediaResult:
+        try:
+            return await workflow.execute_activity("media_process", data, result_type=MediaResult, **PROCESS)
+        except ActivityError as exc:
+            reason = _reason(exc)
+            await workflow.execute_activity(
+                "media_mark_failed", MediaFailure(data.tenant_id, data.asset_id, reason), **QUICK
+            )
+            raise ApplicationError(reason, type="MediaProcessingFailed", non_retryable=True) from exc
+
+
+@workflow.defn(name="EmailCampaignWorkflow")
+class EmailCampaignWorkflow:
+    """Send every delivery of a campaign (id `email-campaign-{id}`), one start per interval.
+
+    Sends start at most one per `interval_seconds` (durable timers, so the pace survives worker
+    restarts); each recipient succeeds or fails on its own, and the campaign's counts and status
+    are written once every recipient has an outcome.
+    """
+
+    @workflow.run
+    async def run(self, data: CampaignInput) -> CampaignSummary:
+        async def deliver(delivery_id: int) -> None:
+            try:
+                await workflow.execute_activity(
+                    "email_send_delivery",
+                    DeliveryInput(data.tenant_id, delivery_id),
+                    result_type=DeliveryResult,
+                    **SEND,
+                )
+            except ActivityError as exc:
+                failure = DeliveryFailure(data.tenant_id, delivery_id, _reason(exc))
+                await workflow.execute_activity("email_mark_delivery_failed", failure, **QUICK)
+
+        sends = []
+        for index, delivery_id in enumerate(data.delivery_ids):
+            if index and data.interval_seconds > 0:
+                await workflow.sleep(timedelta(seconds=data.interval_seconds))
+            sends.append(asyncio.ensure_future(deliver(delivery_id)))
+        await asyncio.gather(*sends)
+        return await workflow.execute_activity(
+            "email_campaign_finish",
+            CampaignFinish(data.tenant_id, data.campaign_id),
+            result_type=CampaignSummary,
+            **QUICK,
+        )
+
+
+@workflow.defn(name="OrphanedMediaCleanup")
+class OrphanedMediaCleanupWorkflow:
+    """Remove media files no row points to, older than the grace period (platform namespace)."""
+
+    @workflow.run
+    async def run(self, data: OrphanCleanupInput | None = None) -> OrphanCleanupResult:
+        return await workflow.execute_activity(
+            "media_cleanup_orphaned",
+            data or OrphanCleanupInput(),
+            result_type=OrphanCleanupResult,
+            **CLEANUP,
+        )

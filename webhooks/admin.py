@@ -1,0 +1,47 @@
+from django.contrib import admin, messages
+
+from webhooks import services
+from webhooks.models import Integration, WebhookEvent
+
+
+@admin.register(Integration)
+class IntegrationAdmin(admin.ModelAdmin):
+    """Secrets are never shown; create and rotate them through the API, which shows them once."""
+
+    list_display = ["name", "slug", "tenant", "workflow", "enabled", "created_at"]
+    list_filter = ["enabled", "tenant"]
+    search_fields = ["name", "slug"]
+    fields = ["tenant", "name", "slug", "workflow", "enabled", "allowed_event_types", "previous_secret_expires_at"]
+    readonly_fields = ["tenant", "slug", "workflow", "previous_secret_expires_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # a new integration needs its secret shown once: the API does that
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = ["id", "integration", "event_id", "event_type", "status", "execution", "attempts", "received_at"]
+    list_filter = ["status", "tenant"]
+    search_fields = ["event_id", "integration__slug"]
+    date_hierarchy = "received_at"
+    actions = ["replay"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Replay: run the selected events' workflows again")
+    def replay(self, request, queryset):
+        started = []
+        for event in queryset:
+            try:
+                started.append(services.event_replay(event=event, actor=request.user).id)
+            except services.ServiceError as exc:
+                self.message_user(request, f"{event}: {exc.detail}", messages.WARNING)
+        if started:
+            self.message_user(request, f"Started {len(started)} replay(s): {', '.join(started)}.")

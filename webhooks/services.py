@@ -1,0 +1,545 @@
+"""Inbound webhooks: managing integrations, receiving events, and starting their workflows.
+
+An accepted request is stored first (`event_receive`) and answered; its workflow starts after
+commit on a small background starter, so the sender never waits for Temporal. Starting is
+durable: an event whose start fails stays `pending` with its error and attempt count, and
+`event_relay_pending` (the `relay_webhook_events --loop` command, run beside the web and worker
+processes) retries it with backoff. The run's id, which is also its Temporal workflow id, comes
+from the event (`webhook-{integration}-{event}`) and the execution row is created once under the
+event's row lock, so retries and concurrent starters never create a second run or workflow.
+"""
+
+import hashlib
+import json
+import logging
+import re
+import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import DataError, IntegrityError, close_old_connections, connection, connections, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from psycopg.types.json import Jsonb
+from temporalio.service import RPCError, RPCStatusCode
+
+from audit.models import AuditAction
+from audit.services import audit_record
+from llm import crypto
+from mono.errors import Conflict, ServiceError
+from mono.metrics import record_webhook_event
+from mono.temporal.client import TemporalUnavailable
+from tenants.models import new_signing_secret
+from webhooks import signatures
+from webhooks.models import EventStatus, Integration, WebhookEvent
+from workflows.models import DefinitionStatus, WorkflowDefinition
+from workflows.services import executions
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_OVERLAP = timedelta(hours=24)
+MAX_OVERLAP = timedelta(days=7)
+# The background starter normally starts an event within milliseconds; the relay leaves it
+# this long before trying too, so the two rarely race (if they do, the event lock decides).
+FIRST_RELAY_DELAY = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(minutes=10)
+# Headers never stored with an event: the signature and anything that could be a credential.
+DROPPED_HEADERS = {"webhook-signature", "authorization", "proxy-authorization", "cookie"}
+DROPPED_HEADER_PARTS = ("secret", "token", "key", "password")
+_PLAIN_EVENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+
+
+class IngestRefused(Exception):
+    """An inbound request that is not accepted: nothing was stored and nothing starts."""
+
+    def __init__(self, status: int, message: str, *, tenant_id: int | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.tenant_id = tenant_id
+
+
+@dataclass(frozen=True)
+class Received:
+    event: WebhookEvent
+    created: bool
+
+
+# Integrations --------------------------------------------------------------------------------
+
+
+def _check_workflow(*, tenant, workflow: WorkflowDefinition) -> None:
+    """The target must be the tenant's, not archived, and start with a `trigger: webhook` StartNode.
+
+    Requiring the trigger keeps a manually started workflow from being exposed to the internet by
+    mistake; it is checked when the integration is saved (the definition may change later, and
+    events then run its newest version).
+    """
+    if workflow.tenant_id != tenant.pk:
+        raise ServiceError({"workflow": "No such workflow."})
+    if workflow.status == DefinitionStatus.ARCHIVED:
+        raise ServiceError({"workflow": "An archived workflow cannot receive webhooks."})
+    version = workflow.latest_version
+    plan = version.plan if version else {}
+    start = plan.get("nodes", {}).get(plan.get("start"), {})
+    if start.get("data", {}).get("trigger") != "webhook":
+        raise ServiceError({"workflow": "The workflow's StartNode must have `trigger: webhook`."})
+
+
+def _clean_event_types(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+        raise ServiceError({"allowed_event_types": "A list of non-empty event type strings (empty: all)."})
+    return list(dict.fromkeys(item.strip() for item in value))
+
+
+def _new_slug(name: str) -> str:
+    base = slugify(name)[:60].strip("-") or "integration"
+    return f"{base}-{secrets.token_hex(4)}"
+
+
+@transaction.atomic
+def integration_create(
+    *,
+    tenant,
+    name: str,
+    workflow: WorkflowDefinition,
+    slug: str = "",
+    enabled: bool = True,
+    allowed_event_types: list[str] | None = None,
+    actor=None,
+) -> tuple[Integration, str]:
+    """Create an integration; returns it and its signing secret, which is never shown again."""
+    _check_workflow(tenant=tenant, workflow=workflow)
+    slug = slug or _new_slug(name)
+    if Integration.objects.filter(slug=slug).exists():
+        raise ServiceError({"slug": "This slug is taken."})
+    secret = new_signing_secret()
+    integration = Integration(
+        tenant=tenant,
+        name=name,
+        slug=slug,
+        workflow=workflow,
+        enabled=enabled,
+        allowed_event_types=_clean_event_types(allowed_event_types or []),
+        signing_secret_encrypted=crypto.encrypt(secret),
+        created_by=actor,
+    )
+    integration.full_clean(exclude=["tenant", "workflow", "created_by", "slug"])
+    try:
+        with transaction.atomic():
+            integration.save()
+    except IntegrityError:  # the same slug taken concurrently
+        raise ServiceError({"slug": "This slug is taken."}) from None
+    audit_record(
+        tenant=tenant,
+        action=AuditAction.INTEGRATION_CREATED,
+        target=integration,
+        actor=actor,
+        data={"name": name, "slug": slug, "workflow": workflow.slug},
+    )
+    return integration, secret
+
+
+@transaction.atomic
+def integration_update(*, integration: Integration, actor=None, **changes) -> Integration:
+    """Change name, workflow, enabled or allowed event types (the slug and secret stay)."""
+    allowed = {"name", "workflow", "enabled", "allowed_event_types"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ServiceError({name: "This field cannot be changed." for name in sorted(unknown)})
+    if "workflow" in changes:
+        _check_workflow(tenant=integration.tenant, workflow=changes["workflow"])
+    if "allowed_event_types" in changes:
+        changes["allowed_event_types"] = _clean_event_types(changes["allowed_event_types"])
+    for field, value in changes.items():
+        setattr(integration, field, value)
+    integration.full_clean(exclude=["tenant", "workflow", "created_by", "slug"])
+    integration.save()
+    transaction.on_commit(lambda: forget_verifiers(integration.slug))
+    data = {key: (value.slug if isinstance(value, WorkflowDefinition) else value) for key, value in changes.items()}
+    audit_record(
+        tenant=integration.tenant_id,
+        action=AuditAction.INTEGRATION_UPDATED,
+        target=integration,
+        actor=actor,
+        data=data,
+    )
+    return integration
+
+
+@transaction.atomic
+def integration_delete(*, integration: Integration, actor=None) -> None:
+    """Delete the integration and its event log (its workflow runs stay)."""
+    audit_record(
+        tenant=integration.tenant_id,
+        action=AuditAction.INTEGRATION_DELETED,
+        target=integration,
+        actor=actor,
+        data={"name": integration.name, "slug": integration.slug},
+    )
+    slug = integration.slug
+    integration.delete()
+    transaction.on_commit(lambda: forget_verifiers(slug))
+
+
+@transaction.atomic
+def integration_rotate_secret(
+    *, integration: Integration, overlap: timedelta = DEFAULT_OVERLAP, actor=None
+) -> tuple[Integration, str]:
+    """A new secret; the old one keeps verifying for `overlap` (0: not at all). Returns the new secret."""
+    if overlap < timedelta(0) or overlap > MAX_OVERLAP:
+        raise ServiceError({"overlap_seconds": f"Between 0 and {int(MAX_OVERLAP.total_seconds())} seconds."})
+    integration = Integration.objects.select_for_update().get(pk=integration.pk)
+    secret = new_signing_secret()
+    if overlap:
+        integration.previous_secret_encrypted = integration.signing_secret_encrypted
+        integration.previous_secret_expires_at = timezone.now() + overlap
+    else:
+        integration.previous_secret_encrypted = ""
+        integration.previous_secret_expires_at = None
+    integration.signing_secret_encrypted = crypto.encrypt(secret)
+    integration.save(
+        update_fields=[
+            "signing_secret_encrypted",
+            "previous_secret_encrypted",
+            "previous_secret_expires_at",
+            "updated_at",
+        ]
+    )
+    transaction.on_commit(lambda: forget_verifiers(integration.slug))
+    audit_record(
+        tenant=integration.tenant_id,
+        action=AuditAction.INTEGRATION_SECRET_ROTATED,
+        target=integration,
+        actor=actor,
+        data={"overlap_seconds": int(overlap.total_seconds())},
+    )
+    return integration, secret
+
+
+# Receiving -----------------------------------------------------------------------------------
+
+
+def event_receive(*, slug: str, headers: dict[str, str], body: bytes, now: datetime | None = None) -> Received:
+    """Verify and store one inbound request; its workflow starts after commit.
+
+    Refusals raise `IngestRefused` and store nothing: unknown or disabled integration 404, bad
+    signature or headers 401 (also a timestamp more than 5 minutes off), body over 1 MB 413,
+    body not a JSON object 400. An event whose `type` (the body's top-level `type` field) is not
+    allowed is stored as `ignored` and starts nothing. The same `webhook-id` again returns the
+    first event (`created=False`), also when both arrive at once.
+    """
+    if len(body) > MAX_BODY_BYTES:
+        raise IngestRefused(413, f"The body is larger than {MAX_BODY_BYTES} bytes.")
+    verifier = _verifier(slug)
+    if verifier is None:
+        raise IngestRefused(404, "No such integration.")
+    integration = verifier.integration
+    now = now or timezone.now()
+    try:
+        msg_id, _ = signatures.verify(secrets=verifier.secrets(now), headers=headers, body=body, now=now)
+    except signatures.SignatureError as exc:
+        raise IngestRefused(401, f"Invalid signature: {exc}", tenant_id=integration.tenant_id) from None
+    payload = _json_object(body, tenant_id=integration.tenant_id)
+    event_type = payload.get("type") if isinstance(payload.get("type"), str) else ""
+    status = EventStatus.PENDING if integration.allows(event_type) else EventStatus.IGNORED
+    event = WebhookEvent(
+        tenant_id=integration.tenant_id,
+        integration=integration,
+        event_id=msg_id,
+        event_type=event_type[:200],
+        headers=_stored_headers(headers),
+        body=payload,
+        received_at=now,
+        status=status,
+        next_attempt_at=now + FIRST_RELAY_DELAY if status == EventStatus.PENDING else None,
+    )
+    try:
+        if transaction.get_connection().in_atomic_block:
+            with transaction.atomic():  # a savepoint: a refused body leaves the caller's transaction usable
+                created = _insert_new(event)
+        else:
+            created = _insert_new(event)
+    except DataError:  # PostgreSQL's jsonb refuses some valid JSON, such as \u0000 in a string
+        raise IngestRefused(
+            400, "The body cannot be stored (it contains \\u0000).", tenant_id=integration.tenant_id
+        ) from None
+    if not created:
+        first = WebhookEvent.objects.filter(integration=integration, event_id=msg_id).first()
+        record_webhook_event(tenant_id=integration.tenant_id, status="duplicate")
+        return Received(first, created=False)
+    if status == EventStatus.PENDING:
+        transaction.on_commit(lambda: start_soon(event.pk))  # at once in autocommit
+    record_webhook_event(tenant_id=integration.tenant_id, status="received" if status == "pending" else status)
+    return Received(event, created=True)
+
+
+_INSERT_COLUMNS = (
+    "tenant_id", "integration_id", "event_id", "event_type", "headers", "body", "received_at", "status",
+    "execution_id", "error", "attempts", "next_attempt_at", "replay_count",
+)  # fmt: skip
+_INSERT_SQL = (
+    "INSERT INTO webhooks_webhookevent (tenant_id, integration_id, event_id, event_type, headers, body, "
+    "received_at, status, execution_id, error, attempts, next_attempt_at, replay_count) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+    "ON CONFLICT (integration_id, event_id) DO NOTHING RETURNING id"
+)
+
+
+def _insert_new(event: WebhookEvent) -> bool:
+    """Insert the event unless its (integration, webhook-id) exists; True if it was inserted.
+
+    One `INSERT … ON CONFLICT DO NOTHING RETURNING id` statement: the hot path of ingest, in a
+    single round trip (autocommit), and a concurrent duplicate waits for the first insert to
+    commit and then inserts nothing, without raising, so the caller reads the first event.
+    """
+    values = [
+        Jsonb(getattr(event, column)) if column in ("headers", "body") else getattr(event, column)
+        for column in _INSERT_COLUMNS
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_SQL, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    event.pk = row[0]
+    event._state.adding = False
+    event._state.db = connection.alias
+    return True
+
+
+@dataclass(frozen=True)
+class _Verifier:
+    integration: Integration
+    secret: str
+    previous_secret: str
+    loaded_at: float
+
+    def secrets(self, now: datetime) -> list[str]:
+        expires = self.integration.previous_secret_expires_at
+        if self.previous_secret and expires and now < expires:
+            return [self.secret, self.previous_secret]
+        return [self.secret]
+
+
+# Ingest reads an integration (and decrypts its secrets) once per process every few seconds, not
+# on every request. Changes made through the services are seen at once by the process that made
+# them (they forget the entry on commit); other processes see them within VERIFIER_TTL_SECONDS
+# (a disabled integration, a rotation without overlap, a deactivated tenant). Misses are not
+# cached, so a new integration works at once everywhere.
+VERIFIER_TTL_SECONDS = 5.0
+_verifiers: dict[str, _Verifier] = {}
+
+
+def _verifier(slug: str) -> _Verifier | None:
+    cached = _verifiers.get(slug)
+    if cached is not None and time.monotonic() - cached.loaded_at < VERIFIER_TTL_SECONDS:
+        return cached
+    integration = Integration.objects.filter(slug=slug, enabled=True, tenant__is_active=True).order_by().first()
+    if integration is None:
+        _verifiers.pop(slug, None)
+        return None
+    previous = crypto.decrypt(integration.previous_secret_encrypted) if integration.previous_secret_encrypted else ""
+    verifier = _Verifier(integration, integration.signing_secret, previous, time.monotonic())
+    _verifiers[slug] = verifier
+    return verifier
+
+
+def forget_verifiers(slug: str | None = None) -> None:
+    """Drop cached integrations (one slug, or all: tests, a tenant deactivated in this process)."""
+    if slug is None:
+        _verifiers.clear()
+    else:
+        _verifiers.pop(slug, None)
+
+
+def _json_object(body: bytes, *, tenant_id: int) -> dict:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise IngestRefused(400, "The body is not valid JSON.", tenant_id=tenant_id) from None
+    if not isinstance(payload, dict):
+        raise IngestRefused(400, "The body must be a JSON object.", tenant_id=tenant_id)
+    return payload
+
+
+def _stored_headers(headers: dict[str, str]) -> dict[str, str]:
+    kept = {}
+    for name, value in headers.items():
+        lowered = name.lower()
+        if lowered in DROPPED_HEADERS or any(part in lowered for part in DROPPED_HEADER_PARTS):
+            continue
+        kept[lowered] = value[:1000]
+    return kept
+
+
+# Starting ------------------------------------------------------------------------------------
+
+
+def workflow_id_for(event: WebhookEvent) -> str:
+    """`webhook-{integration}-{event id}`; an id unfit for a URL or too long is hashed instead."""
+    key = (
+        event.event_id
+        if _PLAIN_EVENT_ID.match(event.event_id)
+        else hashlib.sha256(event.event_id.encode()).hexdigest()[:32]
+    )
+    return f"webhook-{event.integration_id}-{key}"
+
+
+_starter: ThreadPoolExecutor | None = None
+
+
+def start_soon(event_pk: int) -> None:
+    """Start the event's workflow on a background thread; the relay covers a lost or failed try."""
+    global _starter
+    if _starter is None:
+        _starter = ThreadPoolExecutor(max_workers=2, thread_name_prefix="webhook-start")
+    _starter.submit(_start_in_thread, event_pk)
+
+
+def start_drain() -> None:
+    """Wait for the starts already handed to the background starter (shutdown, tests)."""
+    global _starter
+    starter, _starter = _starter, None
+    if starter is not None:
+        starter.shutdown(wait=True)
+
+
+def _start_in_thread(event_pk: int) -> None:
+    close_old_connections()
+    try:
+        event_start(event_pk=event_pk)
+    except Exception:  # event_start logged why; the event stays pending for the relay
+        logger.debug("webhook event %s left for the relay", event_pk, exc_info=True)
+    finally:
+        connections.close_all()
+
+
+def event_start(*, event_pk: int, now: datetime | None = None) -> str:
+    """Start a pending event's workflow once; returns the event's status afterwards.
+
+    The execution row is created under the event's row lock and committed before Temporal is
+    asked (its activities read it); the start is then retried as often as needed with the same
+    workflow id, which Temporal refuses to start twice.
+    """
+    with transaction.atomic():
+        event = (
+            WebhookEvent.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("integration__workflow", "tenant")
+            .filter(pk=event_pk, status=EventStatus.PENDING)
+            .first()
+        )
+        if event is None:
+            return ""  # started, failed, or being started by someone else right now
+        event.attempts += 1
+        if event.execution_id is None:
+            try:
+                event.execution = executions.execution_start(
+                    tenant=event.tenant,
+                    definition=event.integration.workflow,
+                    input=event.body,
+                    execution_id=workflow_id_for(event),
+                    start=False,
+                )
+            except ServiceError as exc:  # e.g. the workflow was archived: retrying cannot help
+                event.status = EventStatus.FAILED
+                event.error = _message(exc)
+                event.next_attempt_at = None
+                event.save(update_fields=["status", "error", "attempts", "execution", "next_attempt_at"])
+                transaction.on_commit(lambda: record_webhook_event(tenant_id=event.tenant_id, status="failed"))
+                return event.status
+        event.next_attempt_at = (now or timezone.now()) + _backoff(event.attempts)
+        event.save(update_fields=["attempts", "execution", "next_attempt_at"])
+    try:
+        executions.execution_launch(execution=event.execution)
+    except Exception as exc:
+        logger.warning("could not start webhook event %s (attempt %s): %s", event.pk, event.attempts, exc)
+        WebhookEvent.objects.filter(pk=event.pk, status=EventStatus.PENDING).update(
+            error=f"Could not start the workflow: {exc}"
+        )
+        raise
+    moved = WebhookEvent.objects.filter(pk=event.pk, status=EventStatus.PENDING).update(
+        status=EventStatus.STARTED, error="", next_attempt_at=None
+    )
+    if moved:
+        record_webhook_event(tenant_id=event.tenant_id, status="started")
+    return EventStatus.STARTED
+
+
+def _backoff(attempts: int) -> timedelta:
+    return min(timedelta(seconds=5 * 2 ** min(attempts - 1, 10)), MAX_BACKOFF)
+
+
+def _message(exc: ServiceError) -> str:
+    detail = exc.detail
+    if isinstance(detail, dict):
+        return "; ".join(f"{key}: {value}" for key, value in detail.items())
+    return str(detail)
+
+
+def event_relay_pending(*, limit: int = 100, now: datetime | None = None) -> int:
+    """Start pending events whose next attempt is due; returns how many started.
+
+    Picks rows with `SELECT … FOR UPDATE SKIP LOCKED`, skipping events another relay or the web
+    process's starter holds right now; each start then locks its event again (`event_start`), so
+    two of them never start the same event together. Stops at the first Temporal outage: the rest
+    are retried on the next pass instead of each waiting for a connect timeout.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            WebhookEvent.objects.select_for_update(skip_locked=True)
+            .filter(status=EventStatus.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")
+            .values_list("pk", flat=True)[:limit]
+        )
+    started = 0
+    for event_pk in due:
+        try:
+            if event_start(event_pk=event_pk, now=now) == EventStatus.STARTED:
+                started += 1
+        except TemporalUnavailable:
+            break
+        except RPCError as exc:
+            if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+                break
+            logger.exception("relay: webhook event %s did not start", event_pk)
+        except Exception:
+            logger.exception("relay: webhook event %s did not start", event_pk)
+    return started
+
+
+# Replaying -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def event_replay(*, event: WebhookEvent, actor=None):
+    """Run the event's payload again as a new execution `…-replay-N`; returns the execution."""
+    event = (
+        WebhookEvent.objects.select_for_update(of=("self",))
+        .select_related("integration__workflow", "tenant")
+        .get(pk=event.pk)
+    )
+    if event.status == EventStatus.PENDING:
+        raise Conflict("The event has not started yet; it will start on its own.")
+    event.replay_count += 1
+    event.save(update_fields=["replay_count"])
+    execution = executions.execution_start(
+        tenant=event.tenant,
+        definition=event.integration.workflow,
+        input=event.body,
+        actor=actor,
+        execution_id=f"{workflow_id_for(event)}-replay-{event.replay_count}",
+    )
+    audit_record(
+        tenant=event.tenant_id,
+        action=AuditAction.WEBHOOK_EVENT_REPLAYED,
+        target=event,
+        actor=actor,
+        data={"execution": execution.id, "integration": event.integration.slug},
+    )
+    return execution

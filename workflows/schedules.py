@@ -1,0 +1,225 @@
+"""Temporal Schedules for workflows whose StartNode says `trigger: schedule`.
+
+Each such definition has one schedule in its tenant's namespace, id
+`workflow-schedule-{definition_id}`, kept in step with the newest version: created when a
+version with a schedule trigger is saved, updated when its cron or timezone changes, deleted
+when the trigger goes away or the definition is archived. The definition service calls
+`definition_schedule_changed` and the Temporal calls happen after commit.
+
+Each fire starts `ScheduledWorkflowRun` (tenant namespace), whose activity calls
+`scheduled_execution_start`: the run is recorded by `execution_start` like any other, and the
+fire's scheduled time is its business key, so a retried activity never starts a second run.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from temporalio.client import ScheduleOverlapPolicy
+from temporalio.service import RPCError
+
+from maintenance.services.schedules import ScheduleDefinition, is_not_found, schedule_delete, schedule_upsert
+from maintenance.temporal.types import ScheduledRunInput
+from mono.errors import ServiceError, Unavailable
+from mono.temporal import queues, sync
+from mono.temporal.client import TemporalUnavailable, get_tenant_client
+from workflows.models import DefinitionStatus, WorkflowDefinition, WorkflowExecution
+from workflows.services import executions
+
+logger = logging.getLogger(__name__)
+
+
+class ScheduleTargetGone(ServiceError):
+    """The schedule fired for a definition that is gone, archived or no longer scheduled."""
+
+
+class NoSchedule(ServiceError):
+    status_code = 404
+
+
+@dataclass(frozen=True)
+class Trigger:
+    cron: str
+    timezone: str
+
+
+def schedule_id(definition_id: int) -> str:
+    return f"workflow-schedule-{definition_id}"
+
+
+def definition_trigger(definition: WorkflowDefinition) -> Trigger | None:
+    """The cron trigger of the definition's newest version, or None (not scheduled, archived)."""
+    if definition.status == DefinitionStatus.ARCHIVED:
+        return None
+    version = definition.latest_version
+    plan = version.plan if version is not None else {}
+    start = plan.get("nodes", {}).get(plan.get("start"), {})
+    data = start.get("data", {})
+    if data.get("trigger") != "schedule" or not data.get("cron"):
+        return None
+    return Trigger(cron=data["cron"], timezone=data.get("timezone") or "UTC")
+
+
+def _wanted(definition: WorkflowDefinition, trigger: Trigger) -> ScheduleDefinition:
+    sid = schedule_id(definition.pk)
+    return ScheduleDefinition(
+        sid,
+        "ScheduledWorkflowRun",
+        queues.WORKFLOWS.name(definition.tenant_id),
+        trigger.cron,
+        arg=ScheduledRunInput(tenant_id=definition.tenant_id, definition_id=definition.pk, schedule_id=sid),
+        workflow_id=sid,
+        timezone=trigger.timezone,
+        # A fire while the previous one is still starting waits for it; fires missed while
+        # Temporal or the workers were down are made up for within the catch-up window.
+        overlap=ScheduleOverlapPolicy.BUFFER_ONE,
+        catchup_window=timedelta(minutes=10),
+    )
+
+
+def definition_schedule_sync(*, definition: WorkflowDefinition) -> str:
+    """Make the definition's Temporal Schedule match its newest version now (raises if Temporal is down)."""
+    definition = WorkflowDefinition.objects.get(pk=definition.pk)
+    trigger = definition_trigger(definition)
+
+    async def apply() -> str:
+        client = await get_tenant_client(definition.tenant_id)
+        if trigger is None:
+            return await schedule_delete(client, schedule_id(definition.pk))
+        return await schedule_upsert(client, _wanted(definition, trigger))
+
+    return sync.run(apply)
+
+
+def definition_schedule_changed(*, definition: WorkflowDefinition, had_schedule: bool) -> None:
+    """After commit, bring the schedule in line if the definition has or had a schedule trigger."""
+    if had_schedule or definition_trigger(definition) is not None:
+        transaction.on_commit(lambda: _sync_quietly(definition))
+
+
+def _sync_quietly(definition: WorkflowDefinition) -> None:
+    # The definition is already saved; `manage.py sync_schedules --workflows` repairs a miss.
+    try:
+        outcome = definition_schedule_sync(definition=definition)
+    except Exception:
+        logger.exception("could not sync the schedule of workflow %s", definition.pk)
+    else:
+        logger.info("schedule of workflow %s: %s", definition.pk, outcome)
+
+
+def definition_schedules_sync(*, tenant=None) -> list[tuple[str, str]]:
+    """Create or update the schedule of every scheduled definition (after an outage, a restore)."""
+    done = []
+    candidates = WorkflowDefinition.objects.exclude(status=DefinitionStatus.ARCHIVED).order_by("pk")
+    if tenant is not None:
+        candidates = candidates.for_tenant(tenant)
+    for definition in candidates:
+        if definition_trigger(definition) is not None:
+            done.append(
+                (
+                    f"{definition.tenant_id}/{schedule_id(definition.pk)}",
+                    definition_schedule_sync(definition=definition),
+                )
+            )
+    return done
+
+
+# Reading and steering a schedule (the API) ---------------------------------------------------------
+
+
+def _handle_call(definition: WorkflowDefinition, call):
+    async def run():
+        client = await get_tenant_client(definition.tenant_id)
+        return await call(client.get_schedule_handle(schedule_id(definition.pk)))
+
+    try:
+        return sync.run(run)
+    except RPCError as exc:
+        if is_not_found(exc):
+            raise NoSchedule("This workflow has no schedule.") from exc
+        raise Unavailable(f"Temporal could not answer for the schedule: {exc}") from exc
+    except TemporalUnavailable as exc:
+        raise Unavailable(str(exc)) from exc
+
+
+def schedule_describe(*, definition: WorkflowDefinition, upcoming: int = 5) -> dict:
+    """State, cron and next fire times of the definition's schedule; `NoSchedule` when it has none."""
+    trigger = definition_trigger(definition)
+    if trigger is None:
+        raise NoSchedule("This workflow has no schedule.")
+
+    async def describe(handle):
+        return await handle.describe()
+
+    description = _handle_call(definition, describe)
+    info, state = description.info, description.schedule.state
+    return {
+        "schedule_id": description.id,
+        "cron": trigger.cron,
+        "timezone": trigger.timezone,
+        "paused": state.paused,
+        "note": state.note or "",
+        "next_fire_times": [moment.isoformat() for moment in info.next_action_times[:upcoming]],
+        "recent_fires": [
+            {"scheduled_at": action.scheduled_at.isoformat(), "started_at": action.started_at.isoformat()}
+            for action in info.recent_actions[-upcoming:]
+        ],
+        "fires": info.num_actions,
+    }
+
+
+def schedule_pause(*, definition: WorkflowDefinition, actor=None) -> dict:
+    note = f"Paused by {getattr(actor, 'username', None) or 'system'}"
+
+    async def pause(handle):
+        await handle.pause(note=note)
+
+    if definition_trigger(definition) is None:
+        raise NoSchedule("This workflow has no schedule.")
+    _handle_call(definition, pause)
+    return schedule_describe(definition=definition)
+
+
+def schedule_resume(*, definition: WorkflowDefinition, actor=None) -> dict:
+    note = f"Resumed by {getattr(actor, 'username', None) or 'system'}"
+
+    async def resume(handle):
+        await handle.unpause(note=note)
+
+    if definition_trigger(definition) is None:
+        raise NoSchedule("This workflow has no schedule.")
+    _handle_call(definition, resume)
+    return schedule_describe(definition=definition)
+
+
+# Called by the ScheduledWorkflowRun activity ------------------------------------------------------
+
+
+@transaction.atomic
+def scheduled_execution_start(
+    *, tenant_id: int, definition_id: int, schedule_id: str, scheduled_at: str
+) -> tuple[WorkflowExecution, bool]:
+    """Start the run for one fire, once: a second call for the same fire returns the first run."""
+    definition = (
+        WorkflowDefinition.objects.for_tenant(tenant_id)
+        .select_for_update()
+        .select_related("tenant")
+        .filter(pk=definition_id)
+        .first()
+    )
+    if definition is None or definition_trigger(definition) is None:
+        raise ScheduleTargetGone(f"workflow {definition_id} is gone, archived or no longer scheduled")
+    existing = (
+        WorkflowExecution.objects.for_tenant(tenant_id)
+        .filter(definition=definition, input__schedule__scheduled_at=scheduled_at)
+        .first()
+    )
+    if existing is not None:
+        return existing, False
+    execution = executions.execution_start(
+        tenant=definition.tenant,
+        definition=definition,
+        input={"schedule": {"id": schedule_id, "scheduled_at": scheduled_at}},
+    )
+    return execution, True
