@@ -20,9 +20,23 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
 run: $(VENV)/.runtime
 	$(PY) -m mono.devstack
 
+# The browser tests drive the system's Chromium; no browser is ever downloaded. As root on Debian
+# or Ubuntu it is installed from the distribution's package; elsewhere set CHROMIUM_PATH.
+CHROMIUM_PATH ?= /usr/bin/chromium
+export CHROMIUM_PATH
+
+$(CHROMIUM_PATH):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "The browser tests need Chromium at $(CHROMIUM_PATH): install it, or set CHROMIUM_PATH."; exit 1; \
+	fi
+
 # Tests use a real PostgreSQL (DATABASE_URL, default the local server) and start their own
-# Temporal dev server from the virtualenv.
-test: $(VENV)/.dev
+# Temporal dev server from the virtualenv. Screenshots of the browser tests land in
+# .artifacts/screenshots/.
+test: $(VENV)/.dev $(CHROMIUM_PATH)
 	DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/mono}" \
 	SECRET_KEY=test-only DEBUG=0 DATABASE_CONN_MAX_AGE=0 \
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -35,8 +49,8 @@ format: $(VENV)/.dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: $(VENV)/.dev
-	$(PY) bench/provisioning_and_workers.py
+bench: $(VENV)/.dev $(CHROMIUM_PATH)
+	for script in bench/*.py; do $(PY) $$script || exit 1; done
 
 # The browser console's bundle is committed under static/console/, so `make run` needs no Node.js.
 frontend:

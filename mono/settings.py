@@ -160,6 +160,7 @@ SPECTACULAR_SETTINGS = {
         "EditableDefinitionStatusEnum": ["draft", "published"],
         "RoleEnum": "tenants.models.Role",
         "MessageRoleEnum": ["system", "user", "assistant"],
+        "WebhookEventStatusEnum": "webhooks.models.EventStatus",
         "MediaKindEnum": "jobs.models.MediaKind",
         "MediaStatusEnum": "jobs.models.MediaStatus",
         "CampaignKindEnum": "jobs.models.CampaignKind",

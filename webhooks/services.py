@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import secrets
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -391,20 +392,23 @@ def workflow_id_for(event: WebhookEvent) -> str:
 
 
 _starter: ThreadPoolExecutor | None = None
+_starter_lock = threading.Lock()
 
 
 def start_soon(event_pk: int) -> None:
     """Start the event's workflow on a background thread; the relay covers a lost or failed try."""
     global _starter
-    if _starter is None:
-        _starter = ThreadPoolExecutor(max_workers=2, thread_name_prefix="webhook-start")
-    _starter.submit(_start_in_thread, event_pk)
+    with _starter_lock:
+        if _starter is None:
+            _starter = ThreadPoolExecutor(max_workers=2, thread_name_prefix="webhook-start")
+        _starter.submit(_start_in_thread, event_pk)
 
 
 def start_drain() -> None:
     """Wait for the starts already handed to the background starter (shutdown, tests)."""
     global _starter
-    starter, _starter = _starter, None
+    with _starter_lock:
+        starter, _starter = _starter, None
     if starter is not None:
         starter.shutdown(wait=True)
 

@@ -45,9 +45,10 @@ def _check_templates(**templates: str) -> None:
         raise ServiceError(problems)
 
 
-def _interval_seconds() -> float:
+def email_sends_per_second() -> float | None:
+    """The tenant e-mail queues' server-side rate limit (`EMAIL_RATE_PER_MINUTE`; 0 is unlimited)."""
     rate = settings.EMAIL_RATE_PER_MINUTE
-    return 60.0 / rate if rate > 0 else 0.0
+    return rate / 60 if rate > 0 else None
 
 
 @transaction.atomic
@@ -96,7 +97,7 @@ def email_campaign_create(
     deliveries = EmailDelivery.objects.bulk_create(
         EmailDelivery(tenant=tenant, campaign=campaign, recipient=r.email, context=r.context) for r in recipients
     )
-    arg = CampaignInput(tenant.pk, campaign.pk, [d.pk for d in deliveries], _interval_seconds())
+    arg = CampaignInput(tenant.pk, campaign.pk, [d.pk for d in deliveries])
     transaction.on_commit(lambda: email_campaign_start(campaign=campaign, arg=arg))
     return campaign
 

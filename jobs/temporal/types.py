@@ -26,12 +26,9 @@ class MediaFailure:
 
 @dataclass(frozen=True)
 class CampaignInput:
-    """`interval_seconds` spaces the sends (60 / the rate per minute at the time it started)."""
-
     tenant_id: int
     campaign_id: int
     delivery_ids: list[int]
-    interval_seconds: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,16 @@
 """What the jobs app runs on Temporal workers (found by mono.temporal.registry)."""
 
+from jobs.services.email import email_sends_per_second
 from jobs.temporal import activities
 from jobs.temporal.workflows import EmailCampaignWorkflow, MediaProcessWorkflow, OrphanedMediaCleanupWorkflow
 from mono.temporal import queues
 from mono.temporal.registry import register
 
 register(queues.PROCESS_IMAGE, workflows=[MediaProcessWorkflow], activities=activities.IMAGE)
-register(queues.SEND_EMAIL, workflows=[EmailCampaignWorkflow], activities=activities.EMAIL)
+register(
+    queues.SEND_EMAIL,
+    workflows=[EmailCampaignWorkflow],
+    activities=activities.EMAIL,
+    activities_per_second=email_sends_per_second,
+)
 register(queues.CLEANUP_ORPHANED, workflows=[OrphanedMediaCleanupWorkflow], activities=activities.CLEANUP)

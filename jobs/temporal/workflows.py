@@ -73,35 +73,38 @@ class MediaProcessWorkflow:
             raise ApplicationError(reason, type="MediaProcessingFailed", non_retryable=True) from exc
 
 
+# Sends waiting for a worker slot; the pace itself is the e-mail queue's server-side rate limit.
+MAX_SENDS_IN_FLIGHT = 20
+
+
 @workflow.defn(name="EmailCampaignWorkflow")
 class EmailCampaignWorkflow:
-    """Send every delivery of a campaign (id `email-campaign-{id}`), one start per interval.
+    """Send every delivery of a campaign (id `email-campaign-{id}`).
 
-    Sends start at most one per `interval_seconds` (durable timers, so the pace survives worker
-    restarts); each recipient succeeds or fails on its own, and the campaign's counts and status
-    are written once every recipient has an outcome.
+    The tenant's e-mail queue is rate limited by the server (`EMAIL_RATE_PER_MINUTE`, across every
+    campaign and worker of the tenant), so the workflow only bounds how many sends it has scheduled
+    at once. Each recipient succeeds or fails on its own; the campaign's counts and status are
+    written once every recipient has an outcome.
     """
 
     @workflow.run
     async def run(self, data: CampaignInput) -> CampaignSummary:
-        async def deliver(delivery_id: int) -> None:
-            try:
-                await workflow.execute_activity(
-                    "email_send_delivery",
-                    DeliveryInput(data.tenant_id, delivery_id),
-                    result_type=DeliveryResult,
-                    **SEND,
-                )
-            except ActivityError as exc:
-                failure = DeliveryFailure(data.tenant_id, delivery_id, _reason(exc))
-                await workflow.execute_activity("email_mark_delivery_failed", failure, **QUICK)
+        in_flight = asyncio.Semaphore(MAX_SENDS_IN_FLIGHT)
 
-        sends = []
-        for index, delivery_id in enumerate(data.delivery_ids):
-            if index and data.interval_seconds > 0:
-                await workflow.sleep(timedelta(seconds=data.interval_seconds))
-            sends.append(asyncio.ensure_future(deliver(delivery_id)))
-        await asyncio.gather(*sends)
+        async def deliver(delivery_id: int) -> None:
+            async with in_flight:
+                try:
+                    await workflow.execute_activity(
+                        "email_send_delivery",
+                        DeliveryInput(data.tenant_id, delivery_id),
+                        result_type=DeliveryResult,
+                        **SEND,
+                    )
+                except ActivityError as exc:
+                    failure = DeliveryFailure(data.tenant_id, delivery_id, _reason(exc))
+                    await workflow.execute_activity("email_mark_delivery_failed", failure, **QUICK)
+
+        await asyncio.gather(*(deliver(delivery_id) for delivery_id in data.delivery_ids))
         return await workflow.execute_activity(
             "email_campaign_finish",
             CampaignFinish(data.tenant_id, data.campaign_id),

@@ -46,14 +46,14 @@ def tenant_purge_expired(
 
 def _purge(rule: RetentionRule, model, tenant_id: int, cutoff, batch_size: int, on_batch) -> dict[str, int]:
     deleted: dict[str, int] = {}
-    expired = rule.aged(model._base_manager.filter(tenant_id=tenant_id), cutoff).order_by("pk")
+    expired = rule.aged(model.objects.for_tenant(tenant_id), cutoff).order_by("pk")
     while True:
         with transaction.atomic():
             ids = list(expired.values_list("pk", flat=True)[:batch_size])
             if not ids:
                 return deleted
             # Django's collector follows CASCADE (steps, events, approvals and their decisions).
-            _, per_model = model._base_manager.filter(pk__in=ids).delete()
+            _, per_model = model.objects.for_tenant(tenant_id).filter(pk__in=ids).delete()
         for label, count in per_model.items():
             deleted[label] = deleted.get(label, 0) + count
         if on_batch is not None:

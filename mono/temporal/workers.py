@@ -300,6 +300,9 @@ class TemporalWorkerManager:
             activities=list(registration.activities),
             activity_executor=executor,
             max_concurrent_activities=self._activity_threads,
+            max_task_queue_activities_per_second=(
+                registration.activities_per_second() if registration.activities_per_second else None
+            ),
             interceptors=[DjangoConnectionInterceptor(on_activity=note_activity)],
             graceful_shutdown_timeout=self._shutdown_grace,
             identity=f"{socket.gethostname()}:{os.getpid()}:{task_queue}",

@@ -35,7 +35,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1280, "height": 800}
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# Kept out of git: CI keeps them as artifacts; docs/screenshots/ holds a reviewed copy.
+SCREENSHOTS = ROOT / ".artifacts" / "screenshots"
 UVICORN_OPTIONS = ["--host", "127.0.0.1", "--lifespan", "off", "--no-access-log", "--log-level", "warning"]
 UVICORN_OPTIONS += ["--timeout-graceful-shutdown", "5"]
 
@@ -147,7 +148,7 @@ def page_as(browser, live_server_url):
 
 
 def screenshot(page, name: str) -> None:
-    """Save a PNG of the page under docs/screenshots/, reduced to a palette to keep it small."""
+    """Save a PNG of the page under .artifacts/screenshots/, reduced to a palette to keep it small."""
     from PIL import Image
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

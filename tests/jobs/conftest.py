@@ -12,6 +12,13 @@ from aiosmtpd.controller import Controller
 from tests.workflows.conftest import acme, globex, workers  # noqa: F401  (shared fixtures)
 
 
+@pytest.fixture(autouse=True)
+def email_rate(settings):
+    """A send every 10 ms unless a test says otherwise; autouse so it is set before workers start
+    (the e-mail queue's rate limit is read when its worker starts)."""
+    settings.EMAIL_RATE_PER_MINUTE = 6000
+
+
 @pytest.fixture
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media-root")
@@ -73,6 +80,5 @@ def smtp(settings):
     settings.EMAIL_USE_SSL = False
     settings.EMAIL_TIMEOUT = 10
     settings.DEFAULT_FROM_EMAIL = "news@acme.test"
-    settings.EMAIL_RATE_PER_MINUTE = 6000  # a send every 10 ms unless a test says otherwise
     yield mailbox
     controller.stop()

@@ -28,8 +28,7 @@ def replay(tenant_id: int, workflow_id: str, workflow_class: type) -> None:
     sync.run(run, timeout=60)
 
 
-def test_campaign_history_with_a_failed_recipient_replays(workers, acme, smtp, settings):
-    settings.EMAIL_RATE_PER_MINUTE = 600
+def test_campaign_history_with_a_failed_recipient_replays(workers, acme, smtp):
     smtp.refuse.add("gone@example.com")
     campaign = email.email_campaign_create(
         tenant=acme,

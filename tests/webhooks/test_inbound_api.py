@@ -228,3 +228,20 @@ def test_another_tenants_events_are_404_to_read_and_replay(acme, globex):
     assert api.get("/api/v1/webhooks/logs").json()["results"] == []
     assert api.get(f"/api/v1/webhooks/logs?integration={integration.pk}").json()["results"] == []
     assert WebhookEvent.objects.get(pk=event.pk).replay_count == 0
+
+
+def test_admin_lists_events_read_only_and_replays_them(workers, acme, admin_client):
+    integration, secret = make_integration(acme)
+    event = receive(integration, secret, order="ADM")
+    wait_until(lambda: WebhookEvent.objects.get(pk=event.pk).status == EventStatus.STARTED, what="start")
+    assert admin_client.get("/admin/webhooks/webhookevent/").status_code == 200
+    assert admin_client.get(f"/admin/webhooks/integration/{integration.pk}/change/").status_code == 200
+    response = admin_client.post(
+        "/admin/webhooks/webhookevent/", {"action": "replay", "_selected_action": [event.pk]}, follow=True
+    )
+    assert response.status_code == 200
+    replay_id = f"webhook-{integration.pk}-{event.event_id}-replay-1"
+    assert WorkflowExecution.objects.filter(pk=replay_id).exists()
+    page = admin_client.get(f"/admin/webhooks/webhookevent/{event.pk}/change/")
+    assert page.status_code == 200 and b'name="status"' not in page.content  # read-only
+    assert secret.encode() not in admin_client.get(f"/admin/webhooks/integration/{integration.pk}/change/").content

@@ -1,5 +1,6 @@
 """The ingest endpoint: signed requests are stored first and start their workflow exactly once."""
 
+import io
 import json
 import threading
 import time
@@ -16,7 +17,7 @@ from mono.temporal.client import forget_connections
 from tenants.models import Tenant
 from tests.webhooks.conftest import make_integration, payload, post, signed_headers, workflow_runs
 from tests.webhooks.test_inbound_signatures import VECTOR_BODY, VECTOR_ID, VECTOR_NOW, VECTOR_SECRET, vector_headers
-from tests.workflows.conftest import wait_until
+from tests.workflows.conftest import api_as, wait_until
 from webhooks import services
 from webhooks.models import EventStatus, Integration, WebhookEvent
 from workflows.models import ExecutionStatus, WorkflowExecution
@@ -294,3 +295,36 @@ def test_large_body_under_the_limit_is_accepted_whatever_djangos_upload_limit(ac
     response = post("shop", body, signed_headers(secret, body))
     assert response.status_code == 202
     assert len(WebhookEvent.objects.get().body["blob"]) == 1024 * 1024 - 100
+
+
+def test_relay_command_starts_what_the_starter_left_pending(workers, acme, shop):
+    from django.core.management import call_command
+
+    _, secret = shop
+    body = payload(order="CMD-1")
+    services.start_soon, real = (lambda event_pk: None), services.start_soon  # a web process that died
+    try:
+        event_pk = post("shop", body, signed_headers(secret, body)).json()["id"]
+    finally:
+        services.start_soon = real
+    # Not due yet: the relay leaves a fresh event to the web process's starter for a while.
+    assert services.event_relay_pending() == 0
+    WebhookEvent.objects.filter(pk=event_pk).update(next_attempt_at=timezone.now())
+    out = io.StringIO()
+    call_command("relay_webhook_events", stdout=out)
+    assert "Started 1 pending webhook event(s)." in out.getvalue()
+    assert finished_execution(event_pk).output == "order.created:CMD-1"
+
+
+def test_webhook_id_unfit_for_a_url_gets_a_hashed_workflow_id(acme, shop):
+    integration, secret = shop
+    body = payload()
+    msg_id = "orders/42.created?" + "x" * 60
+    event_pk = post("shop", body, signed_headers(secret, body, msg_id=msg_id)).json()["id"]
+    event = wait_until(
+        lambda: WebhookEvent.objects.filter(pk=event_pk, execution__isnull=False).first(), what="the execution"
+    )
+    assert event.event_id == msg_id
+    prefix = f"webhook-{integration.pk}-"
+    assert event.execution_id.startswith(prefix) and len(event.execution_id) == len(prefix) + 32
+    assert api_as(acme, "vic").get(f"/api/v1/executions/{event.execution_id}").status_code == 200

@@ -1,3 +1,5 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from webhooks.models import EventStatus, Integration, WebhookEvent
@@ -32,6 +34,7 @@ class IntegrationWithSecretSerializer(IntegrationSerializer):
         read_only_fields = fields
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class TenantWorkflowField(serializers.PrimaryKeyRelatedField):
     """A workflow definition of the request's tenant; another tenant's is 'does not exist'."""
 
