@@ -116,7 +116,7 @@ def create_integration():
     from django.contrib.auth import get_user_model
 
     from tenants.services import tenant_create
-    from webhooks.services import integration_create
+    from webhooks.services.integrations import integration_create
     from workflows.services.definitions import definition_create
 
     started = time.perf_counter()
@@ -180,9 +180,9 @@ def main() -> None:
         run()
     finally:
         if "django.db" in sys.modules:
-            from webhooks import services
+            from webhooks.services import events
 
-            services.start_drain()
+            events.start_drain()
             from django.db import connections
 
             connections.close_all()
@@ -206,12 +206,12 @@ def rounds(client, paths: dict[str, str], secret: str, label: str) -> dict[str, 
 
 
 def relay_all() -> tuple[int, float]:
-    from webhooks import services
+    from webhooks.services import events
 
     started = time.perf_counter()
     relayed = 0
     far_future = datetime(2100, 1, 1, tzinfo=UTC)  # past every backoff
-    while batch := services.event_relay_pending(limit=100, now=far_future):
+    while batch := events.event_relay_pending(limit=100, now=far_future):
         relayed += batch
     return relayed, time.perf_counter() - started
 
@@ -219,8 +219,8 @@ def relay_all() -> tuple[int, float]:
 def run() -> None:
     from django.test import Client
 
-    from webhooks import services
     from webhooks.models import EventStatus, WebhookEvent
+    from webhooks.services import events
 
     install_bare_view()
     integration, secret = create_integration()
@@ -228,17 +228,17 @@ def run() -> None:
     client = Client()
     for name, path in paths.items():
         timed(client, path, signed_requests(secret, WARMUP, f"warm{name}"))
-    services.start_drain()
+    events.start_drain()
 
     # 1. The accept path, the start deferred past the timed window: the background starter is
     #    replaced by a no-op, so accepted events stay pending and the relay starts them after.
     print(f"\n1. Accept path, starts deferred: {ROUNDS} rounds of {REQUESTS} requests per path, alternating")
-    real_start_soon = services.start_soon
-    services.start_soon = lambda event_pk: None
+    real_start_soon = events.start_soon
+    events.start_soon = lambda event_pk: None
     try:
         deferred = rounds(client, paths, secret, "d")
     finally:
-        services.start_soon = real_start_soon
+        events.start_soon = real_start_soon
     relayed, relay_seconds = relay_all()
     print(f"  relay then started {relayed} pending events in {relay_seconds:.1f} s ({relayed / relay_seconds:.0f}/s)")
 
@@ -248,7 +248,7 @@ def run() -> None:
     print(f"\n2. With the background starter on: {ROUNDS} rounds of {REQUESTS} requests per path, alternating")
     began = time.perf_counter()
     live = rounds(client, paths, secret, "l")
-    services.start_drain()
+    events.start_drain()
     drained = time.perf_counter() - began
     started = WebhookEvent.objects.filter(event_id__startswith="msg_lingest", status=EventStatus.STARTED).count()
     print(f"  {started}/{ROUNDS * REQUESTS} started by the starter, the last {drained:.1f} s after round 1 began")

@@ -1,7 +1,8 @@
 from django.contrib import admin, messages
 
-from webhooks import services
+from mono.errors import ServiceError
 from webhooks.models import Integration, WebhookEvent
+from webhooks.services import events
 
 
 @admin.register(Integration)
@@ -40,8 +41,8 @@ class WebhookEventAdmin(admin.ModelAdmin):
         started = []
         for event in queryset:
             try:
-                started.append(services.event_replay(event=event, actor=request.user).id)
-            except services.ServiceError as exc:
+                started.append(events.event_replay(event=event, actor=request.user).id)
+            except ServiceError as exc:
                 self.message_user(request, f"{event}: {exc.detail}", messages.WARNING)
         if started:
             self.message_user(request, f"Started {len(started)} replay(s): {', '.join(started)}.")

@@ -81,8 +81,9 @@ def test_the_rate_limit_holds_for_the_tenant_across_campaigns(start_workers, set
     start_workers(tenant_source=active_tenant_refs)
     api = api_as(acme, "erin")
     ids = [
-        campaign(api, [{"email": f"{name}{i}@example.com", "context": {"name": "R", "code": i}} for i in range(4)])
-        .json()["id"]
+        campaign(
+            api, [{"email": f"{name}{i}@example.com", "context": {"name": "R", "code": i}} for i in range(4)]
+        ).json()["id"]
         for name in ("spring", "autumn")
     ]
     done = [finished(campaign_id) for campaign_id in ids]

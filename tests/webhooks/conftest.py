@@ -11,8 +11,9 @@ from mono.temporal import sync
 from mono.temporal.client import get_tenant_client
 from tests.workflows import graphs
 from tests.workflows.conftest import acme, globex, workers  # noqa: F401 (fixtures)
-from webhooks import services, signatures
+from webhooks import signatures
 from webhooks.models import Integration
+from webhooks.services import events, integrations
 from workflows.services import definitions
 
 WEBHOOK_GRAPH = graphs.graph(
@@ -31,7 +32,7 @@ def webhook_workflow(tenant, name: str = "On order"):
 def make_integration(tenant, **kwargs) -> tuple[Integration, str]:
     kwargs.setdefault("name", "Shop")
     kwargs.setdefault("workflow", webhook_workflow(tenant, name=f"On order {secrets.token_hex(3)}"))
-    return services.integration_create(tenant=tenant, **kwargs)
+    return integrations.integration_create(tenant=tenant, **kwargs)
 
 
 def payload(order: str = "A-1", type: str = "order.created", **extra) -> bytes:
@@ -75,9 +76,9 @@ def workflow_runs(tenant_id: int, workflow_id: str) -> int:
 @pytest.fixture(autouse=True)
 def _background_starts_finish():
     """Starts run on a background thread; let them finish before the database is flushed."""
-    services.forget_verifiers()  # each test's `shop` is a new row with a new secret
+    events.forget_verifiers()  # each test's `shop` is a new row with a new secret
     yield
-    services.start_drain()
+    events.start_drain()
 
 
 @pytest.fixture

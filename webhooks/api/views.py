@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from mono.api import schema_generation
 from mono.metrics import record_webhook_event
 from tenants.permissions import Permission
-from webhooks import selectors, services
+from webhooks import selectors
 from webhooks.api.serializers import (
     EventFilterSerializer,
     IntegrationSerializer,
@@ -25,6 +25,7 @@ from webhooks.api.serializers import (
     WebhookEventSerializer,
 )
 from webhooks.models import Integration, WebhookEvent
+from webhooks.services import events, integrations
 from workflows.api.serializers import ExecutionSerializer
 
 
@@ -39,8 +40,8 @@ def ingest(request, slug: str):
         return JsonResponse({"detail": "Only POST is allowed."}, status=405, headers={"Allow": "POST"})
     try:
         body = _read_body(request)
-        received = services.event_receive(slug=slug, headers=dict(request.headers), body=body)
-    except services.IngestRefused as refusal:
+        received = events.event_receive(slug=slug, headers=dict(request.headers), body=body)
+    except events.IngestRefused as refusal:
         record_webhook_event(tenant_id=refusal.tenant_id, status="refused")
         return JsonResponse({"detail": refusal.message}, status=refusal.status)
     event = received.event
@@ -50,13 +51,13 @@ def ingest(request, slug: str):
 def _read_body(request) -> bytes:
     # Read from the stream rather than `request.body`: that refuses anything over Django's
     # DATA_UPLOAD_MAX_MEMORY_SIZE with its own error, and a chunked body has no length to check.
-    limit = services.MAX_BODY_BYTES
+    limit = events.MAX_BODY_BYTES
     length = request.META.get("CONTENT_LENGTH") or ""
     if length.isdigit() and int(length) > limit:
-        raise services.IngestRefused(413, f"The body is larger than {limit} bytes.")
+        raise events.IngestRefused(413, f"The body is larger than {limit} bytes.")
     body = request.read(limit + 1)
     if len(body) > limit:
-        raise services.IngestRefused(413, f"The body is larger than {limit} bytes.")
+        raise events.IngestRefused(413, f"The body is larger than {limit} bytes.")
     return body
 
 
@@ -75,18 +76,18 @@ class IntegrationViewSet(viewsets.ModelViewSet):
     @extend_schema(request=IntegrationWriteSerializer, responses={201: IntegrationWithSecretSerializer})
     def create(self, request):
         data = _valid(IntegrationWriteSerializer, request)
-        integration, secret = services.integration_create(tenant=request.tenant, actor=request.user, **data)
+        integration, secret = integrations.integration_create(tenant=request.tenant, actor=request.user, **data)
         integration.secret = secret
         return Response(self._out(integration, IntegrationWithSecretSerializer), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=IntegrationUpdateSerializer, responses=IntegrationSerializer)
     def partial_update(self, request, pk=None):
         data = _valid(IntegrationUpdateSerializer, request)
-        integration = services.integration_update(integration=self.get_object(), actor=request.user, **data)
+        integration = integrations.integration_update(integration=self.get_object(), actor=request.user, **data)
         return Response(self._out(integration))
 
     def destroy(self, request, pk=None):
-        services.integration_delete(integration=self.get_object(), actor=request.user)
+        integrations.integration_delete(integration=self.get_object(), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=RotateSecretSerializer, responses=IntegrationWithSecretSerializer)
@@ -94,7 +95,7 @@ class IntegrationViewSet(viewsets.ModelViewSet):
     def rotate_secret(self, request, pk=None):
         """A new secret; the previous one keeps verifying for `overlap_seconds`."""
         data = _valid(RotateSecretSerializer, request)
-        integration, secret = services.integration_rotate_secret(
+        integration, secret = integrations.integration_rotate_secret(
             integration=self.get_object(), overlap=timedelta(seconds=data["overlap_seconds"]), actor=request.user
         )
         integration.secret = secret
@@ -137,7 +138,7 @@ class WebhookEventViewSet(viewsets.ReadOnlyModelViewSet):
     def replay(self, request, pk=None):
         """Run the event's payload again as a new execution (`…-replay-N`)."""
         event = get_object_or_404(selectors.event_list(tenant=request.tenant), pk=pk)
-        execution = services.event_replay(event=event, actor=request.user)
+        execution = events.event_replay(event=event, actor=request.user)
         execution.refresh_from_db()
         return Response(ExecutionSerializer(execution).data, status=status.HTTP_202_ACCEPTED)
 

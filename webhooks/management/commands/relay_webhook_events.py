@@ -4,7 +4,7 @@ import threading
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from webhooks.services import event_relay_pending
+from webhooks.services.events import event_relay_pending
 
 
 class Command(BaseCommand):

@@ -1,0 +1,1 @@
+"""Inbound webhook writes: `integrations` (managing integrations) and `events` (receiving, starting, replaying)."""
