@@ -6,9 +6,11 @@
   data lives in `.data/postgres`.
 - Temporal: `TEMPORAL_ADDRESS` if something answers there, else the dev server from the
   virtualenv on 7233 with its web UI on 8233 and its state in `.data/temporal.db`.
-- Then: migrations, namespaces, a demo tenant and admin user, the ASGI web server (uvicorn) and
-  the workers (`runworkers`). Ctrl-C stops everything this command started. Running it again
-  reuses the same data, so it is safe to run twice.
+- Then: migrations, namespaces, a demo tenant and admin user, the platform schedules
+  (`sync_schedules`), the ASGI web server (uvicorn), the workers (`runworkers`) and the relay
+  that starts webhook events Temporal could not take at once (`relay_webhook_events --loop`).
+  Ctrl-C stops everything this command started. Running it again reuses the same data, so it is
+  safe to run twice.
 """
 
 import argparse
@@ -90,14 +92,17 @@ def main() -> int:
         manage("migrate", "--no-input", "-v", "0", env=env)
         manage("bootstrap_demo", "--username", DEMO_USER, "--password", DEMO_PASSWORD, "--tenant", DEMO_TENANT, env=env)
         manage("provision_namespaces", env=env)
+        manage("sync_schedules", env=env)
 
         web = [sys.executable, "-m", "uvicorn", "mono.asgi:application", "--host", "127.0.0.1"]
         children.append(subprocess.Popen([*web, "--port", str(args.port)], cwd=ROOT, env=env))
-        children.append(subprocess.Popen([sys.executable, "manage.py", "runworkers"], cwd=ROOT, env=env))
+        for command in (["runworkers"], ["relay_webhook_events", "--loop"]):
+            children.append(subprocess.Popen([sys.executable, "manage.py", *command], cwd=ROOT, env=env))
 
         base = f"http://127.0.0.1:{args.port}"
         say("Mono is running. Ctrl-C stops everything.")
-        say(f"  admin        {base}/admin/   (user {DEMO_USER}, password {DEMO_PASSWORD})")
+        say(f"  console      {base}/   (log in as {DEMO_USER} / {DEMO_PASSWORD})")
+        say(f"  admin        {base}/admin/")
         say(f"  API          {base}/api/v1/me   (schema: {base}/api/v1/schema)")
         say(f"  Temporal UI  {os.environ.get('TEMPORAL_UI_URL', 'http://localhost:8233')}")
         say("  workers      http://127.0.0.1:9464/healthz")

@@ -41,13 +41,17 @@ def execution_list(
     return executions
 
 
-def approval_list(*, tenant, user=None, status: str | None = None) -> QuerySet[ApprovalRequest]:
+def approval_list(
+    *, tenant, user=None, status: str | None = None, execution_id: str | None = None
+) -> QuerySet[ApprovalRequest]:
     """Approvals of the tenant; with `user`, only those the user may decide (their inbox)."""
     approvals = ApprovalRequest.objects.for_tenant(tenant).prefetch_related("decisions__user")
     if user is not None:
         approvals = approvals.filter(eligible_usernames__contains=[user.username])
     if status:
         approvals = approvals.filter(status=status)
+    if execution_id:
+        approvals = approvals.filter(execution_id=execution_id)
     return approvals
 
 

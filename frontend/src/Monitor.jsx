@@ -51,10 +51,12 @@ function MonitorCanvas() {
     try {
       const [execution, approvals] = await Promise.all([
         api(`executions/${encodeURIComponent(executionId)}`),
-        config.can?.approve ? api("approvals?status=pending&limit=200") : Promise.resolve({ results: [] }),
+        config.can?.approve
+          ? api(`approvals?status=pending&execution=${encodeURIComponent(executionId)}`)
+          : Promise.resolve({ results: [] }),
       ]);
       setDetail(execution);
-      setInbox((approvals.results || []).filter((approval) => approval.execution === executionId));
+      setInbox(approvals.results || []);
     } catch (error) {
       setNotice({ kind: "error", text: `Could not load the run: ${error.message}` });
     }

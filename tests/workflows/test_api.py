@@ -1,7 +1,7 @@
 """The workflow API: definitions, versions, execution, approvals, templates, tenant isolation."""
 
 from tests.workflows import graphs
-from tests.workflows.conftest import api_as, start, wait_result, wait_until
+from tests.workflows.conftest import api_as, open_approval_of, start, wait_result, wait_until
 from workflows import library
 from workflows.models import ApprovalRequest, WorkflowDefinition, WorkflowExecution, WorkflowVersion
 from workflows.services import definitions
@@ -92,6 +92,18 @@ def test_viewer_cannot_execute_or_edit(acme):
     api = api_as(acme, "vic")
     assert api.post(f"/api/v1/workflows/{definition.pk}/execute", {}, format="json").status_code == 403
     assert api.patch(f"/api/v1/workflows/{definition.pk}", {"name": "Y"}, format="json").status_code == 403
+
+
+def test_approval_inbox_filters_by_execution(workers, acme):
+    first = start(acme, graphs.approval_graph(), {"key": "a"})
+    second = start(acme, graphs.approval_graph(), {"key": "b"})
+    approvals = [open_approval_of(execution) for execution in (first, second)]
+    api = api_as(acme, "ada")
+    assert len(api.get("/api/v1/approvals?status=pending").json()["results"]) == 2
+    for execution, approval in zip((first, second), approvals, strict=True):
+        inbox = api.get(f"/api/v1/approvals?status=pending&execution={execution.id}").json()["results"]
+        assert [a["id"] for a in inbox] == [approval.pk]
+    assert api.get("/api/v1/approvals?execution=execution-missing").json()["results"] == []
 
 
 def test_approval_inbox_decide_403_and_409(workers, acme):

@@ -186,7 +186,7 @@ class ExecutionViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class ApprovalViewSet(viewsets.ReadOnlyModelViewSet):
-    """The caller's approval inbox: approvals they may decide (`?status=pending`)."""
+    """The caller's approval inbox: approvals they may decide (`?status=pending`, `?execution=`)."""
 
     serializer_class = ApprovalSerializer
     required_permissions = {"decide": Permission.APPROVE}
@@ -194,11 +194,15 @@ class ApprovalViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         if schema_generation(self):
             return ApprovalRequest.objects.none()
+        params = self.request.query_params
         return selectors.approval_list(
-            tenant=self.request.tenant, user=self.request.user, status=self.request.query_params.get("status")
+            tenant=self.request.tenant,
+            user=self.request.user,
+            status=params.get("status"),
+            execution_id=params.get("execution"),
         )
 
-    @extend_schema(parameters=[STATUS_FILTER])
+    @extend_schema(parameters=[STATUS_FILTER, OpenApiParameter("execution", str, description="only this run's")])
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
