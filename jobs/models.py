@@ -53,6 +53,9 @@ class MediaAsset(TenantOwned):
     variant_specs = models.JSONField(default=list, blank=True, help_text="The variants asked for at upload.")
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When Temporal took the variant workflow; empty: the relay retries."
+    )
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -8,7 +8,7 @@
   virtualenv on 7233 with its web UI on 8233 and its state in `.data/temporal.db`.
 - Then: migrations, namespaces, a demo tenant and admin user, the platform schedules
   (`sync_schedules`), the ASGI web server (uvicorn), the workers (`runworkers`) and the relay
-  that starts webhook events Temporal could not take at once (`relay_webhook_events --loop`).
+  that starts what Temporal could not take at once (`relay_starts --loop`).
   Ctrl-C stops everything this command started. Running it again reuses the same data, so it is
   safe to run twice.
 """
@@ -96,7 +96,7 @@ def main() -> int:
 
         web = [sys.executable, "-m", "uvicorn", "mono.asgi:application", "--host", "127.0.0.1"]
         children.append(subprocess.Popen([*web, "--port", str(args.port)], cwd=ROOT, env=env))
-        for command in (["runworkers"], ["relay_webhook_events", "--loop"]):
+        for command in (["runworkers"], ["relay_starts", "--loop"]):
             children.append(subprocess.Popen([sys.executable, "manage.py", *command], cwd=ROOT, env=env))
 
         base = f"http://127.0.0.1:{args.port}"

@@ -8,6 +8,7 @@ that recipient only.
 import logging
 import smtplib
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,10 +17,13 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from jobs.models import CampaignKind, CampaignStatus, DeliveryStatus, EmailCampaign, EmailDelivery
 from jobs.temporal.types import CampaignInput, CampaignSummary
 from jobs.temporal.workflows import EmailCampaignWorkflow
+from mono import relay
 from mono.errors import ServiceError
 from mono.metrics import record_queue_job
 from mono.temporal import queues, sync
@@ -27,6 +31,9 @@ from mono.temporal.client import get_tenant_client
 from workflows import templating
 
 logger = logging.getLogger(__name__)
+# A start that failed after commit is retried by the relay once it is this old, so the relay
+# never races the first attempt.
+RELAY_AFTER = timedelta(seconds=30)
 
 
 class PermanentDeliveryError(Exception):
@@ -117,23 +124,52 @@ def email_send(*, tenant, to: str, subject: str, body: str, context: dict, html:
 
 
 def email_campaign_start(*, campaign: EmailCampaign, arg: CampaignInput) -> None:
-    """Start the campaign's workflow (id `email-campaign-{id}`) on the tenant's e-mail queue."""
+    """Start the campaign's workflow (id `email-campaign-{id}`) on the tenant's e-mail queue.
 
-    async def start():
-        client = await get_tenant_client(campaign.tenant_id)
-        await client.start_workflow(
-            EmailCampaignWorkflow.run,
-            arg,
-            id=campaign.workflow_id,
-            task_queue=queues.SEND_EMAIL.name(campaign.tenant_id),
-        )
-
+    A failed start leaves the campaign `pending`; `email_campaign_relay_pending` retries it.
+    """
     try:
-        sync.run(start)
+        _launch(campaign, arg)
     except Exception:
         logger.exception("could not start the workflow of e-mail campaign %s", campaign.pk)
-        return
+
+
+def _launch(campaign: EmailCampaign, arg: CampaignInput) -> None:
+    async def start():
+        client = await get_tenant_client(campaign.tenant_id)
+        try:
+            await client.start_workflow(
+                EmailCampaignWorkflow.run,
+                arg,
+                id=campaign.workflow_id,
+                task_queue=queues.SEND_EMAIL.name(campaign.tenant_id),
+                # Once a campaign's workflow has run, its id never sends again.
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # an earlier try got through
+
+    sync.run(start)
     EmailCampaign.objects.filter(pk=campaign.pk, status=CampaignStatus.PENDING).update(status=CampaignStatus.SENDING)
+
+
+def email_campaign_relay_pending(*, limit: int = 100) -> int:
+    """Start the workflows of campaigns whose start failed; how many started (`mono.relay`)."""
+    due = EmailCampaign.objects.filter(
+        status=CampaignStatus.PENDING, created_at__lt=timezone.now() - RELAY_AFTER
+    ).order_by("pk")[:limit]
+    started = 0
+    for campaign in due:
+        delivery_ids = list(campaign.deliveries.order_by("pk").values_list("pk", flat=True))
+        try:
+            _launch(campaign, CampaignInput(campaign.tenant_id, campaign.pk, delivery_ids))
+        except Exception as exc:
+            if relay.is_outage(exc):
+                break
+            logger.exception("relay: e-mail campaign %s did not start", campaign.pk)
+        else:
+            started += 1
+    return started
 
 
 def _render(delivery: EmailDelivery) -> tuple[str, str, str]:

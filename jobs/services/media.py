@@ -2,6 +2,7 @@
 
 import hashlib
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -9,11 +10,13 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from jobs.media import detect, images
 from jobs.models import MediaAsset, MediaKind, MediaStatus, MediaVariant, variant_path
 from jobs.temporal.types import MediaInput, MediaResult
 from jobs.temporal.workflows import MediaProcessWorkflow
+from mono import relay
 from mono.errors import ServiceError
 from mono.metrics import record_queue_job
 from mono.temporal import queues, sync
@@ -23,6 +26,9 @@ logger = logging.getLogger(__name__)
 
 # The seed's queue name; `queues.resolve` maps it to the tenant's own `tenant-{id}-process-image`.
 IMAGE_QUEUE = "process-image"
+# A start that failed after commit is retried by the relay once it is this old, so the relay
+# never races the first attempt.
+RELAY_AFTER = timedelta(seconds=30)
 
 
 class PayloadTooLarge(ServiceError):
@@ -106,23 +112,55 @@ def media_upload(*, tenant, upload: UploadedFile, variants: list[str] | None = N
 
 
 def media_process_start(*, asset: MediaAsset) -> None:
-    """Start the asset's variant workflow (id `media-{id}`) on the tenant's image queue."""
+    """Start the asset's variant workflow (id `media-{id}`) on the tenant's image queue.
+
+    A failed start leaves the asset pending and unqueued; `media_relay_pending` retries it.
+    """
+    try:
+        _launch(asset)
+    except Exception as exc:
+        logger.exception("could not start the variant workflow of media asset %s", asset.pk)
+        MediaAsset.objects.filter(pk=asset.pk).update(error=f"could not be queued yet: {exc}")
+
+
+def _launch(asset: MediaAsset) -> None:
     queue = queues.resolve(IMAGE_QUEUE).name(asset.tenant_id)
 
     async def start():
         client = await get_tenant_client(asset.tenant_id)
-        await client.start_workflow(
-            MediaProcessWorkflow.run,
-            MediaInput(asset.tenant_id, asset.pk),
-            id=f"media-{asset.pk}",
-            task_queue=queue,
-        )
+        try:
+            await client.start_workflow(
+                MediaProcessWorkflow.run,
+                MediaInput(asset.tenant_id, asset.pk),
+                id=f"media-{asset.pk}",
+                task_queue=queue,
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # an earlier try got through: that run makes the variants
 
-    try:
-        sync.run(start)
-    except Exception as exc:  # the row is committed; the admin action "Process again" retries
-        logger.exception("could not start the variant workflow of media asset %s", asset.pk)
-        MediaAsset.objects.filter(pk=asset.pk).update(error=f"could not be queued yet: {exc}")
+    sync.run(start)
+    MediaAsset.objects.filter(pk=asset.pk).update(queued_at=timezone.now(), error="")
+
+
+def media_relay_pending(*, limit: int = 100) -> int:
+    """Start the variant workflows of images whose start failed; how many started (`mono.relay`)."""
+    due = MediaAsset.objects.filter(
+        kind=MediaKind.IMAGE,
+        status=MediaStatus.PENDING,
+        queued_at__isnull=True,
+        created_at__lt=timezone.now() - RELAY_AFTER,
+    ).order_by("pk")[:limit]
+    started = 0
+    for asset in due:
+        try:
+            _launch(asset)
+        except Exception as exc:
+            if relay.is_outage(exc):
+                break
+            logger.exception("relay: media asset %s did not start", asset.pk)
+        else:
+            started += 1
+    return started
 
 
 def media_process(*, tenant_id: int, asset_id: int) -> MediaResult:

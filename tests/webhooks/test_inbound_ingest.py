@@ -311,8 +311,8 @@ def test_relay_command_starts_what_the_starter_left_pending(workers, acme, shop)
     assert events.event_relay_pending() == 0
     WebhookEvent.objects.filter(pk=event_pk).update(next_attempt_at=timezone.now())
     out = io.StringIO()
-    call_command("relay_webhook_events", stdout=out)
-    assert "Started 1 pending webhook event(s)." in out.getvalue()
+    call_command("relay_starts", stdout=out)
+    assert "1 webhook events" in out.getvalue()
     assert finished_execution(event_pk).output == "order.created:CMD-1"
 
 

@@ -3,7 +3,7 @@
 An accepted request is stored first (`event_receive`) and answered; its workflow starts after
 commit on a small background starter, so the sender never waits for Temporal. Starting is
 durable: an event whose start fails stays `pending` with its error and attempt count, and
-`event_relay_pending` (the `relay_webhook_events --loop` command, run beside the web and worker
+`event_relay_pending` (run by `manage.py relay_starts --loop` beside the web and worker
 processes) retries it with backoff. The run's id, which is also its Temporal workflow id, comes
 from the event (`webhook-{integration}-{event}`) and the execution row is created once under the
 event's row lock, so retries and concurrent starters never create a second run or workflow.
@@ -22,14 +22,13 @@ from datetime import datetime, timedelta
 from django.db import DataError, close_old_connections, connection, connections, transaction
 from django.utils import timezone
 from psycopg.types.json import Jsonb
-from temporalio.service import RPCError, RPCStatusCode
 
 from audit.models import AuditAction
 from audit.services import audit_record
 from llm import crypto
+from mono import relay
 from mono.errors import Conflict, ServiceError
 from mono.metrics import record_webhook_event
-from mono.temporal.client import TemporalUnavailable
 from webhooks import signatures
 from webhooks.models import EventStatus, Integration, WebhookEvent
 from workflows.services import executions
@@ -347,13 +346,9 @@ def event_relay_pending(*, limit: int = 100, now: datetime | None = None) -> int
         try:
             if event_start(event_pk=event_pk, now=now) == EventStatus.STARTED:
                 started += 1
-        except TemporalUnavailable:
-            break
-        except RPCError as exc:
-            if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+        except Exception as exc:
+            if relay.is_outage(exc):
                 break
-            logger.exception("relay: webhook event %s did not start", event_pk)
-        except Exception:
             logger.exception("relay: webhook event %s did not start", event_pk)
     return started
 

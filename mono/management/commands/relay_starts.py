@@ -4,19 +4,20 @@ import threading
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from webhooks.services.events import event_relay_pending
+from mono.relay import relay_all
 
 
 class Command(BaseCommand):
     help = (
-        "Start the workflows of webhook events still pending (Temporal was unreachable, or a web "
-        "process stopped before starting them). With --loop, keep doing it every --interval seconds."
+        "Start the workflows of rows still pending because Temporal was unreachable, or a process "
+        "stopped before starting them (webhook events, images, e-mail campaigns). With --loop, "
+        "keep doing it every --interval seconds."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--loop", action="store_true", help="run until SIGTERM/SIGINT")
         parser.add_argument("--interval", type=float, default=5.0, help="seconds between passes (--loop)")
-        parser.add_argument("--limit", type=int, default=100, help="events per pass")
+        parser.add_argument("--limit", type=int, default=100, help="rows per relay and pass")
 
     def handle(self, *, loop, interval, limit, **options):
         stop = threading.Event()
@@ -25,8 +26,9 @@ class Command(BaseCommand):
                 signal.signal(sig, lambda *_: stop.set())
         while True:
             close_old_connections()
-            started = event_relay_pending(limit=limit)
-            if started or not loop:
-                self.stdout.write(f"Started {started} pending webhook event(s).")
+            started = relay_all(limit=limit)
+            if any(started.values()) or not loop:
+                summary = ", ".join(f"{count} {name}" for name, count in started.items())
+                self.stdout.write(f"Started {summary}.")
             if not loop or stop.wait(interval):
                 break
