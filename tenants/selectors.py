@@ -15,11 +15,12 @@ def membership_get(*, tenant: Tenant, user) -> Membership | None:
 
 
 def membership_for_request(*, user, tenant_slug: str | None) -> Membership | None:
-    """The membership a session user acts through: the `X-Tenant` slug, else their first."""
-    memberships = Membership.objects.filter(user=user).select_related("tenant").order_by("created_at", "id")
+    """The membership a session user acts through: the `X-Tenant` slug, else their first in an
+    active tenant (their first at all when every tenant of theirs is inactive)."""
+    memberships = Membership.objects.filter(user=user).select_related("tenant")
     if tenant_slug:
-        memberships = memberships.filter(tenant__slug=tenant_slug)
-    return memberships.first()
+        return memberships.filter(tenant__slug=tenant_slug).first()
+    return memberships.order_by("-tenant__is_active", "created_at", "id").first()
 
 
 def member_list(*, tenant: Tenant) -> QuerySet[Membership]:

@@ -33,6 +33,16 @@ def test_session_user_picks_tenant_with_header(acme, globex, alice):
     assert response.json()["role"] == "viewer"
 
 
+def test_session_user_without_header_acts_in_their_first_active_tenant(acme, globex, alice):
+    MembershipFactory(tenant=globex, user=alice, role=Role.VIEWER)
+    services.tenant_update(tenant=acme, is_active=False)
+    client = APIClient()
+    client.force_login(alice)
+    assert client.get("/api/v1/me").json()["tenant"]["slug"] == "globex"
+    named = client.get("/api/v1/me", HTTP_X_TENANT="acme")
+    assert named.status_code == 403 and "inactive" in named.json()["detail"]
+
+
 def test_session_user_naming_a_tenant_they_do_not_belong_to_is_403(alice, gina):
     client = APIClient()
     client.force_login(alice)
