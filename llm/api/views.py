@@ -17,14 +17,9 @@ from llm.api.serializers import (
     PromptTemplateSerializer,
     PromptTemplateWriteSerializer,
 )
+from mono.api import validated
 from mono.errors import ServiceError
 from tenants.permissions import Permission
-
-
-def _valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class ExecuteView(APIView):
@@ -32,7 +27,7 @@ class ExecuteView(APIView):
 
     @extend_schema(request=LLMExecuteSerializer, responses={200: dict})
     def post(self, request):
-        data = dict(_valid(LLMExecuteSerializer, request.data))
+        data = dict(validated(LLMExecuteSerializer, request.data))
         stream = data.pop("stream")
         spec = services.PromptSpec(**data)
         call = services.llm_call(tenant_id=request.tenant.pk, spec=spec, scope="api", user_id=request.user.pk)
@@ -65,7 +60,7 @@ class BatchView(APIView):
 
     @extend_schema(request=BatchSerializer, responses={202: dict})
     def post(self, request):
-        data = _valid(BatchSerializer, request.data)
+        data = validated(BatchSerializer, request.data)
         batch = services.batch_start(
             tenant=request.tenant, items=data["items"], concurrency=data["concurrency"], user=request.user
         )
@@ -116,6 +111,6 @@ class PromptTemplatesView(APIView):
 
     @extend_schema(request=PromptTemplateWriteSerializer, responses={201: PromptTemplateSerializer})
     def post(self, request):
-        data = _valid(PromptTemplateWriteSerializer, request.data)
+        data = validated(PromptTemplateWriteSerializer, request.data)
         version = services.prompt_template_save(tenant=request.tenant, actor=request.user, **data)
         return Response(PromptTemplateSerializer(version.template).data, status=status.HTTP_201_CREATED)

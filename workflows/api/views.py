@@ -6,7 +6,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from mono.api import schema_generation
+from mono.api import schema_generation, validated
 from tenants.permissions import Permission
 from workflows import library, schedules, selectors
 from workflows.api.serializers import (
@@ -66,7 +66,7 @@ class WorkflowViewSet(viewsets.ModelViewSet):
 
     @extend_schema(request=DefinitionWriteSerializer, responses={201: DefinitionDetailSerializer})
     def create(self, request):
-        data = _valid(DefinitionWriteSerializer, request.data)
+        data = validated(DefinitionWriteSerializer, request.data)
         definition = definitions.definition_create(
             tenant=request.tenant,
             name=data["name"],
@@ -79,7 +79,7 @@ class WorkflowViewSet(viewsets.ModelViewSet):
 
     @extend_schema(request=DefinitionWriteSerializer, responses=DefinitionDetailSerializer)
     def partial_update(self, request, pk=None):
-        data = _valid(DefinitionWriteSerializer, request.data, partial=True)
+        data = validated(DefinitionWriteSerializer, request.data, partial=True)
         graph = data.pop("definition", None)
         definition = definitions.definition_update(
             definition=self.get_object(), actor=request.user, graph=graph, **data
@@ -94,7 +94,7 @@ class WorkflowViewSet(viewsets.ModelViewSet):
     @action(detail=False, methods=["post"])
     def validate(self, request):
         """Dry validation for the editor: every problem, each naming its node/edge and field."""
-        graph = _valid(GraphSerializer, request.data)["definition"]
+        graph = validated(GraphSerializer, request.data)["definition"]
         errors = [error.to_dict() for error in validate_definition(graph)]
         return Response({"valid": not errors, "errors": errors})
 
@@ -125,7 +125,7 @@ class WorkflowViewSet(viewsets.ModelViewSet):
     @extend_schema(request=ExecuteSerializer, responses={202: ExecutionSerializer})
     @action(detail=True, methods=["post"])
     def execute(self, request, pk=None):
-        data = _valid(ExecuteSerializer, request.data)
+        data = validated(ExecuteSerializer, request.data)
         execution = executions.execution_start(
             tenant=request.tenant, definition=self.get_object(), input=data["input"], actor=request.user
         )
@@ -209,7 +209,7 @@ class ApprovalViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=DecideSerializer, responses=ApprovalSerializer)
     @action(detail=True, methods=["post"])
     def decide(self, request, pk=None):
-        data = _valid(DecideSerializer, request.data)
+        data = validated(DecideSerializer, request.data)
         # Any approval of the tenant is found here, so a non-approver gets 403 rather than 404.
         approval = get_object_or_404(selectors.approval_list(tenant=request.tenant), pk=pk)
         approvals.approval_decide(
@@ -237,7 +237,7 @@ class TemplateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         template = library.TEMPLATES.get(slug)
         if template is None:
             return Response({"detail": f"No template {slug!r}."}, status=status.HTTP_404_NOT_FOUND)
-        data = _valid(InstantiateSerializer, request.data)
+        data = validated(InstantiateSerializer, request.data)
         definition = definitions.definition_create(
             tenant=request.tenant,
             name=data.get("name") or template.name,
@@ -246,9 +246,3 @@ class TemplateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             actor=request.user,
         )
         return Response(DefinitionDetailSerializer(definition).data, status=status.HTTP_201_CREATED)
-
-
-def _valid(serializer_class, data, **kwargs) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
