@@ -199,6 +199,9 @@ WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 
 # E-mail (EmailNode, campaigns): e.g. smtp://user:password@host:587 or consolemail:// (prints).
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# Seconds an SMTP connect or reply may take; well under the send activity's 2-minute
+# start_to_close_timeout, so a hung server fails the attempt before Temporal starts another.
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT_SECONDS", default=30.0)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="mono@localhost")
 # Most messages per minute one send (a campaign or a single message) starts; paced with durable timers.
 EMAIL_RATE_PER_MINUTE = env.int("EMAIL_RATE_PER_MINUTE", default=60)

@@ -1,13 +1,32 @@
+from django import forms
 from django.contrib import admin, messages
 
 from mono.errors import ServiceError
 from webhooks.models import Integration, WebhookEvent
-from webhooks.services import events
+from webhooks.services import events, integrations
+
+
+class IntegrationAdminForm(forms.ModelForm):
+    class Meta:
+        model = Integration
+        fields = ["name", "enabled", "allowed_event_types"]
+
+    def clean_allowed_event_types(self):
+        try:
+            return integrations.clean_event_types(self.cleaned_data.get("allowed_event_types"))
+        except ServiceError as exc:
+            raise forms.ValidationError(exc.detail["allowed_event_types"]) from None
 
 
 @admin.register(Integration)
 class IntegrationAdmin(admin.ModelAdmin):
-    """Secrets are never shown; create and rotate them through the API, which shows them once."""
+    """Secrets are never shown; create and rotate them through the API, which shows them once.
+
+    A change is saved by `integration_update`, like one made over the API: validated, audited,
+    and seen by ingest in this process at once.
+    """
+
+    form = IntegrationAdminForm
 
     list_display = ["name", "slug", "tenant", "workflow", "enabled", "created_at"]
     list_filter = ["enabled", "tenant"]
@@ -17,6 +36,11 @@ class IntegrationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # a new integration needs its secret shown once: the API does that
+
+    def save_model(self, request, obj, form, change):
+        changes = {field: form.cleaned_data[field] for field in form.changed_data}
+        if changes:
+            integrations.integration_update(integration=obj, actor=request.user, **changes)
 
 
 @admin.register(WebhookEvent)

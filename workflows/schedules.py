@@ -7,27 +7,34 @@ when the trigger goes away or the definition is archived. The definition service
 `definition_schedule_changed` and the Temporal calls happen after commit.
 
 Each fire starts `ScheduledWorkflowRun` (tenant namespace), whose activity calls
-`scheduled_execution_start`: the run is recorded by `execution_start` like any other, and the
-fire's scheduled time is its business key, so a retried activity never starts a second run.
+`scheduled_execution_start`: the run is recorded by `execution_start` like any other, under the
+execution id `{schedule_id}-{scheduled_at:%Y%m%dT%H%M%SZ}` (`scheduled_execution_id`). That id is
+the fire's business key: a retried activity or a repeated fire finds the run already recorded,
+and nothing a user puts in a manual run's input can pass for it.
 """
 
 import logging
+from concurrent.futures import TimeoutError as FutureTimeoutError
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models.functions import Cast
 from temporalio.client import ScheduleOverlapPolicy
 from temporalio.service import RPCError
 
-from maintenance.services.schedules import ScheduleDefinition, is_not_found, schedule_delete, schedule_upsert
-from maintenance.temporal.types import ScheduledRunInput
 from mono.errors import ServiceError, Unavailable
 from mono.temporal import queues, sync
 from mono.temporal.client import TemporalUnavailable, get_tenant_client
-from workflows.models import DefinitionStatus, WorkflowDefinition, WorkflowExecution
+from mono.temporal.schedules import ScheduleDefinition, is_not_found, schedule_delete, schedule_upsert
+from workflows.models import DefinitionStatus, WorkflowDefinition, WorkflowExecution, WorkflowVersion
 from workflows.services import executions
+from workflows.temporal.types import ScheduledRunInput
 
 logger = logging.getLogger(__name__)
+
+#: Seconds a schedule API call waits for Temporal before answering 503.
+CALL_TIMEOUT = 30.0
 
 
 class ScheduleTargetGone(ServiceError):
@@ -80,7 +87,7 @@ def _wanted(definition: WorkflowDefinition, trigger: Trigger) -> ScheduleDefinit
 
 def definition_schedule_sync(*, definition: WorkflowDefinition) -> str:
     """Make the definition's Temporal Schedule match its newest version now (raises if Temporal is down)."""
-    definition = WorkflowDefinition.objects.get(pk=definition.pk)
+    definition = WorkflowDefinition.objects.for_tenant(definition.tenant_id).get(pk=definition.pk)
     trigger = definition_trigger(definition)
 
     async def apply() -> str:
@@ -109,9 +116,20 @@ def _sync_quietly(definition: WorkflowDefinition) -> None:
 
 
 def definition_schedules_sync(*, tenant=None) -> list[tuple[str, str]]:
-    """Create or update the schedule of every scheduled definition (after an outage, a restore)."""
+    """Create or update the schedule of every scheduled definition (after an outage, a restore).
+
+    Cheap enough to run nightly: only definitions with a version whose plan mentions a schedule
+    trigger are looked at, and an unchanged schedule costs one describe call.
+    """
     done = []
-    candidates = WorkflowDefinition.objects.exclude(status=DefinitionStatus.ARCHIVED).order_by("pk")
+    scheduled_versions = WorkflowVersion.objects.annotate(plan_text=Cast("plan", models.TextField())).filter(
+        definition=models.OuterRef("pk"), plan_text__contains='"trigger": "schedule"'
+    )
+    candidates = (
+        WorkflowDefinition.objects.exclude(status=DefinitionStatus.ARCHIVED)
+        .filter(models.Exists(scheduled_versions))
+        .order_by("pk")
+    )
     if tenant is not None:
         candidates = candidates.for_tenant(tenant)
     for definition in candidates:
@@ -134,7 +152,9 @@ def _handle_call(definition: WorkflowDefinition, call):
         return await call(client.get_schedule_handle(schedule_id(definition.pk)))
 
     try:
-        return sync.run(run)
+        return sync.run(run, timeout=CALL_TIMEOUT)
+    except FutureTimeoutError as exc:  # the builtin TimeoutError since Python 3.11
+        raise Unavailable(f"Temporal did not answer for the schedule within {CALL_TIMEOUT:g}s.") from exc
     except RPCError as exc:
         if is_not_found(exc):
             raise NoSchedule("This workflow has no schedule.") from exc
@@ -196,6 +216,14 @@ def schedule_resume(*, definition: WorkflowDefinition, actor=None) -> dict:
 # Called by the ScheduledWorkflowRun activity ------------------------------------------------------
 
 
+def scheduled_execution_id(schedule_id: str, scheduled_at: str) -> str:
+    """The business key of one fire: `{schedule_id}-{YYYYmmddTHHMMSSZ}` (UTC), at most 64 characters."""
+    moment = datetime.fromisoformat(scheduled_at)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return f"{schedule_id}-{moment.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+
+
 @transaction.atomic
 def scheduled_execution_start(
     *, tenant_id: int, definition_id: int, schedule_id: str, scheduled_at: str
@@ -210,16 +238,15 @@ def scheduled_execution_start(
     )
     if definition is None or definition_trigger(definition) is None:
         raise ScheduleTargetGone(f"workflow {definition_id} is gone, archived or no longer scheduled")
-    existing = (
-        WorkflowExecution.objects.for_tenant(tenant_id)
-        .filter(definition=definition, input__schedule__scheduled_at=scheduled_at)
-        .first()
-    )
+    # Looked up by primary key under the definition's row lock: concurrent retries of one fire wait here.
+    execution_id = scheduled_execution_id(schedule_id, scheduled_at)
+    existing = WorkflowExecution.objects.for_tenant(tenant_id).filter(pk=execution_id).first()
     if existing is not None:
         return existing, False
     execution = executions.execution_start(
         tenant=definition.tenant,
         definition=definition,
         input={"schedule": {"id": schedule_id, "scheduled_at": scheduled_at}},
+        execution_id=execution_id,
     )
     return execution, True

@@ -14,6 +14,8 @@ from mono.metrics import record_queue_job
 from mono.temporal import queues
 
 logger = logging.getLogger(__name__)
+# Files or assets checked between heartbeats (each check is a storage call).
+HEARTBEAT_EVERY = 200
 
 
 def _walk(storage, folder: str) -> Iterator[str]:
@@ -51,7 +53,7 @@ def media_cleanup_orphaned(
         )
         for index, name in enumerate(_walk(storage, prefix)):
             scanned += 1
-            if index % 200 == 0:
+            if index % HEARTBEAT_EVERY == 0:
                 heartbeat()
             if name in known:
                 referenced += 1
@@ -71,7 +73,9 @@ def media_cleanup_orphaned(
     old_assets = MediaAsset.objects.filter(created_at__lt=cutoff).exclude(
         Q(status=MediaStatus.FAILED) & Q(error__startswith="the original file is missing")
     )
-    for asset in old_assets.only("pk", "file").iterator(chunk_size=500):
+    for index, asset in enumerate(old_assets.only("pk", "file").iterator(chunk_size=500)):
+        if index % HEARTBEAT_EVERY == 0:
+            heartbeat()
         if not storage.exists(asset.file.name):
             missing += 1
             if not dry_run:

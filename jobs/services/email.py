@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from temporalio.common import WorkflowIDReusePolicy
@@ -31,6 +31,7 @@ from mono.temporal.client import get_tenant_client
 from workflows import templating
 
 logger = logging.getLogger(__name__)
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: lock_timeout ran out
 # A start that failed after commit is retried by the relay once it is this old, so the relay
 # never races the first attempt.
 RELAY_AFTER = timedelta(seconds=30)
@@ -199,46 +200,83 @@ def _classify(exc: Exception) -> Exception:
     return exc
 
 
-def email_delivery_send(*, tenant_id: int, delivery_id: int, attempt: int = 1) -> str:
-    """Send one delivery unless it is already sent (a retried activity never sends twice).
+class DeliveryBusy(Exception):
+    """Another attempt holds the delivery (it is still talking to the mail server); retry later."""
 
-    Returns the delivery's status. Raises `PermanentDeliveryError` (and marks the delivery
-    failed) when retrying cannot help; a temporary failure is recorded and re-raised.
+
+# How long an attempt waits for an earlier attempt of the same delivery to finish sending.
+BUSY_WAIT = timedelta(seconds=30)
+
+
+def email_delivery_send(*, tenant_id: int, delivery_id: int, attempt: int = 1) -> str:
+    """Send one delivery unless it already has an outcome; returns the delivery's status.
+
+    Delivery is at least once: two attempts never send one delivery at the same time (an attempt
+    holds the delivery's row lock while it talks to the mail server, so a retry started while an
+    earlier attempt still hangs in SMTP waits for its outcome, or raises `DeliveryBusy` after
+    `BUSY_WAIT`), and a sent delivery is never sent again; but a send whose outcome could not be
+    recorded (the worker died after the server accepted the message) is sent again by the next
+    attempt. A dead worker's lock goes with its database connection.
+
+    Raises `PermanentDeliveryError` (and marks the delivery failed) when retrying cannot help;
+    a temporary failure is recorded and re-raised.
     """
-    delivery = EmailDelivery.objects.for_tenant(tenant_id).select_related("campaign").filter(pk=delivery_id).first()
-    if delivery is None:
-        raise PermanentDeliveryError(f"delivery {delivery_id} does not exist")
-    if delivery.status != DeliveryStatus.PENDING:
-        return delivery.status
-    rows = EmailDelivery.objects.for_tenant(tenant_id).filter(pk=delivery_id)
-    rows.update(attempts=attempt)
+    failure = None
     try:
-        try:
-            validate_email(delivery.recipient)
-        except ValidationError:
-            raise PermanentDeliveryError(f"{delivery.recipient!r} is not a valid e-mail address") from None
-        subject, body, html = _render(delivery)
-        message = EmailMultiAlternatives(
-            subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[delivery.recipient]
-        )
-        if html:
-            message.attach_alternative(html, "text/html")
-        try:
-            with get_connection(fail_silently=False) as connection:
-                connection.send_messages([message])
-        except Exception as exc:
-            raise _classify(exc) from exc
-    except PermanentDeliveryError as exc:
-        rows.update(status=DeliveryStatus.FAILED, error=str(exc)[:2000])
-        record_queue_job(queue=queues.SEND_EMAIL.key, status="failed")
-        raise
-    except Exception as exc:
-        rows.update(error=f"attempt {attempt}: {exc}"[:2000])
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = %s", [f"{int(BUSY_WAIT.total_seconds() * 1000)}ms"])
+            delivery = (
+                EmailDelivery.objects.for_tenant(tenant_id)
+                .select_related("campaign")
+                .select_for_update(of=("self",))
+                .filter(pk=delivery_id)
+                .first()
+            )
+            if delivery is None:
+                raise PermanentDeliveryError(f"delivery {delivery_id} does not exist")
+            if delivery.status != DeliveryStatus.PENDING:
+                return delivery.status
+            rows = EmailDelivery.objects.for_tenant(tenant_id).filter(pk=delivery_id)
+            try:
+                _deliver(delivery)
+            except PermanentDeliveryError as exc:
+                rows.update(status=DeliveryStatus.FAILED, attempts=attempt, error=str(exc)[:2000])
+                record_queue_job(queue=queues.SEND_EMAIL.key, status="failed")
+                failure = exc
+            except Exception as exc:
+                rows.update(attempts=attempt, error=f"attempt {attempt}: {exc}"[:2000])
+                record_queue_job(queue=queues.SEND_EMAIL.key, status="retried")
+                failure = exc
+            else:
+                rows.update(status=DeliveryStatus.SENT, attempts=attempt, error="", sent_at=timezone.now())
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
         record_queue_job(queue=queues.SEND_EMAIL.key, status="retried")
-        raise
-    rows.update(status=DeliveryStatus.SENT, error="", sent_at=timezone.now())
+        raise DeliveryBusy(f"delivery {delivery_id} is still being sent by an earlier attempt") from None
+    if failure is not None:
+        raise failure
     record_queue_job(queue=queues.SEND_EMAIL.key, status="completed")
     return DeliveryStatus.SENT
+
+
+def _deliver(delivery: EmailDelivery) -> None:
+    try:
+        validate_email(delivery.recipient)
+    except ValidationError:
+        raise PermanentDeliveryError(f"{delivery.recipient!r} is not a valid e-mail address") from None
+    subject, body, html = _render(delivery)
+    message = EmailMultiAlternatives(
+        subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[delivery.recipient]
+    )
+    if html:
+        message.attach_alternative(html, "text/html")
+    try:
+        with get_connection(fail_silently=False) as mail:
+            mail.send_messages([message])
+    except Exception as exc:
+        raise _classify(exc) from exc
 
 
 def email_delivery_mark_failed(*, tenant_id: int, delivery_id: int, error: str) -> None:

@@ -205,9 +205,9 @@ def media_process(*, tenant_id: int, asset_id: int) -> MediaResult:
         )
         names.append(variant.name)
     stale = MediaVariant.objects.for_tenant(tenant_id).filter(asset_id=asset_id).exclude(name__in=names)
-    for old in stale:
-        default_storage.delete(old.file.name)
+    stale_files = list(stale.values_list("file", flat=True))
     stale.delete()
+    _delete_unreferenced(stale_files)  # a restored asset's variants may be another tenant's files
     MediaAsset.objects.for_tenant(tenant_id).filter(pk=asset_id).update(
         status=MediaStatus.READY, error="", processed_at=timezone.now()
     )
@@ -225,13 +225,22 @@ def media_mark_failed(*, tenant_id: int, asset_id: int, error: str) -> None:
 
 @transaction.atomic
 def media_delete(*, asset: MediaAsset) -> None:
-    """Delete an asset, its variants and (after commit) their files."""
+    """Delete an asset, its variants and (after commit) those of their files no other row uses.
+
+    A tenant restore makes rows in another tenant that point at the same file names, so a file is
+    only removed once no asset or variant of any tenant references it.
+    """
     names = [asset.file.name, *asset.variants.values_list("file", flat=True)]
     asset.delete()
+    # Checked after commit: of two copies deleted at once, the later commit sees neither row.
+    transaction.on_commit(lambda: _delete_unreferenced(names))
 
-    def remove_files():
-        for name in names:
-            if name:
-                default_storage.delete(name)
 
-    transaction.on_commit(remove_files)
+def _delete_unreferenced(names) -> None:
+    """Delete those of these files that no asset or variant row of any tenant points to."""
+    names = {name for name in names if name}
+    used = set(MediaAsset.objects.filter(file__in=names).values_list("file", flat=True)) | set(
+        MediaVariant.objects.filter(file__in=names).values_list("file", flat=True)
+    )
+    for name in sorted(names - used):
+        default_storage.delete(name)

@@ -11,6 +11,7 @@ register(
     queues.SEND_EMAIL,
     workflows=[EmailCampaignWorkflow],
     activities=activities.EMAIL,
+    # Also paces mark-failed/finish (the limit is per queue): at most one per recipient/campaign, so only a little.
     activities_per_second=email_sends_per_second,
 )
 register(queues.CLEANUP_ORPHANED, workflows=[OrphanedMediaCleanupWorkflow], activities=activities.CLEANUP)

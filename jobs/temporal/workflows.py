@@ -36,6 +36,8 @@ PROCESS = {
 }
 # Temporary SMTP failures (4xx, connection refused) are retried with backoff; permanent ones
 # (5xx, invalid address, template error) are non-retryable and fail that recipient at once.
+# EMAIL_TIMEOUT (30 s) bounds each SMTP step well under start_to_close; an attempt started while an
+# earlier one is still sending waits for it on the delivery's row lock, so the two never both send.
 SEND = {
     "start_to_close_timeout": timedelta(minutes=2),
     "retry_policy": RetryPolicy(

@@ -12,6 +12,11 @@ row counts and the SHA-256 of every other member) and one JSON-lines file per mo
 - Every primary key is new on restore (integers from the database, string ids from the field's
   default), and foreign keys are remapped to them, so a restore never collides with the source.
 - Media files are referenced by name only; the files themselves are not in the archive.
+- The export reads every model in one read-only REPEATABLE READ transaction (PostgreSQL), so
+  the archive is one consistent snapshot even while the tenant keeps working.
+- The webhook signing secret is exported but never restored: the restored tenant gets a fresh
+  one, so two tenants never sign outbound webhooks with the same secret. Receivers of the
+  restored tenant's webhooks need its new secret.
 """
 
 import hashlib
@@ -22,6 +27,7 @@ import tarfile
 import tempfile
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from pathlib import Path
@@ -32,11 +38,11 @@ from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.core.files.storage import storages
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.migrations.recorder import MigrationRecorder
 
 from mono.errors import Conflict, ServiceError
-from tenants.models import Tenant, TenantOwned
+from tenants.models import Tenant, TenantOwned, new_signing_secret
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -44,8 +50,10 @@ TENANT_MEMBER = "tenants.tenant.jsonl"
 BACKUP_STORAGE = "backups"
 #: Never exported: only a hash of each key is stored, and a hash cannot be re-issued.
 EXCLUDED_MODELS = frozenset({"tenants.apikey"})
-#: The tenant settings a restore carries over (name, slug and activity stay the target's own).
+#: The tenant settings an archive records (name, slug and activity stay the target's own).
 TENANT_SETTINGS = ("retention_days", "webhook_signing_secret")
+#: Recorded but never carried over: a restored tenant signs with a secret of its own.
+FRESH_ON_RESTORE = {"webhook_signing_secret": new_signing_secret}
 #: Plain-text columns that hold another row's id, remapped like foreign keys.
 SOFT_REFERENCES = {("llm.llmusage", "execution_id"): "workflows.workflowexecution"}
 BATCH = 500
@@ -147,8 +155,23 @@ def _usernames() -> dict[int, str]:
     return dict(user_model.objects.values_list("pk", user_model.USERNAME_FIELD))
 
 
-def tenant_export(*, tenant: Tenant, out: IO[bytes]) -> dict[str, Any]:
-    """Write the tenant's archive to the binary stream `out`; returns its manifest."""
+def tenant_export(*, tenant: Tenant, out: IO[bytes], on_member: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Write the tenant's archive to the binary stream `out`; returns its manifest.
+
+    Every read happens in one read-only transaction; on PostgreSQL its isolation is REPEATABLE
+    READ, so all members come from the same snapshot. `on_member(name)` is called after each
+    member is written.
+    """
+    # SET TRANSACTION must be the transaction's first statement: only when this opens it.
+    snapshot = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with transaction.atomic():
+        if snapshot:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        return _export(tenant, out, on_member)
+
+
+def _export(tenant: Tenant, out: IO[bytes], on_member: Callable[[str], None] | None) -> dict[str, Any]:
     usernames = _usernames()
     counts: dict[str, int] = {}
     checksums: dict[str, str] = {}
@@ -167,6 +190,8 @@ def tenant_export(*, tenant: Tenant, out: IO[bytes]) -> dict[str, Any]:
             members.append(name)
             checksums[name] = digest.hexdigest()
             counts[name.removesuffix(".jsonl")] = count
+            if on_member is not None:
+                on_member(name)
 
         write_member(TENANT_MEMBER, [{"pk": tenant.pk, **{name: getattr(tenant, name) for name in TENANT_SETTINGS}}])
         for model in backup_models():
@@ -303,7 +328,9 @@ def tenant_restore(*, source: IO[bytes], tenant: Tenant) -> RestoreReport:
         _check_empty(tenant)
         settings_row = json.loads(contents[TENANT_MEMBER].splitlines()[0])
         for name in TENANT_SETTINGS:
-            if name in settings_row:
+            if name in FRESH_ON_RESTORE:
+                setattr(tenant, name, FRESH_ON_RESTORE[name]())
+            elif name in settings_row:
                 setattr(tenant, name, settings_row[name])
         tenant.full_clean()
         tenant.save(update_fields=list(TENANT_SETTINGS))

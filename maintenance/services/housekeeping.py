@@ -8,7 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from maintenance.retention import RETENTION, RetentionRule
+from mono.temporal.schedules import UNCHANGED
 from tenants.models import Tenant
+from workflows.schedules import definition_schedules_sync
 
 logger = logging.getLogger(__name__)
 
@@ -66,3 +68,19 @@ def tenant_ids_page(*, after: int = 0, limit: int = 200, active_only: bool = Fal
     if active_only:
         tenants = tenants.filter(is_active=True)
     return list(tenants.order_by("pk").values_list("pk", flat=True)[:limit])
+
+
+def tenant_schedules_repair(*, tenant_id: int) -> int:
+    """Bring the tenant's workflow schedules in line with their definitions; how many changed.
+
+    Repairs a schedule whose sync failed after its definition was saved (Temporal was down).
+    Only definitions with a schedule trigger are touched; an inactive or missing tenant is left.
+    """
+    tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
+    if tenant is None:
+        return 0
+    outcomes = definition_schedules_sync(tenant=tenant)
+    changed = [(schedule, outcome) for schedule, outcome in outcomes if outcome != UNCHANGED]
+    if changed:
+        logger.info("tenant %s: repaired schedules %s", tenant.slug, changed)
+    return len(changed)

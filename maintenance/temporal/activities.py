@@ -7,15 +7,14 @@ from maintenance.services import backups, housekeeping
 from maintenance.temporal.types import (
     PurgeInput,
     PurgeResult,
-    ScheduledRunResult,
-    ScheduledRunStart,
+    SchedulesRepairInput,
+    SchedulesRepairResult,
     TenantBackupInput,
     TenantBackupResult,
     TenantPage,
     TenantPageInput,
 )
 from tenants.models import Tenant
-from workflows import schedules
 
 
 @activity.defn(name="maintenance_tenant_page")
@@ -41,20 +40,12 @@ def tenant_backup(data: TenantBackupInput) -> TenantBackupResult:
     return TenantBackupResult(tenant_id=tenant.pk, path=result.path, sha256=result.sha256, counts=result.counts)
 
 
-@activity.defn(name="scheduled_run_start")
-def scheduled_run_start(data: ScheduledRunStart) -> ScheduledRunResult:
-    """Record and start the run one schedule fire asks for (once per scheduled time)."""
-    try:
-        execution, created = schedules.scheduled_execution_start(
-            tenant_id=data.tenant_id,
-            definition_id=data.definition_id,
-            schedule_id=data.schedule_id,
-            scheduled_at=data.scheduled_at,
-        )
-    except schedules.ScheduleTargetGone as exc:
-        raise ApplicationError(str(exc), type="ScheduleTargetGone", non_retryable=True) from exc
-    return ScheduledRunResult(execution_id=execution.pk, created=created)
+@activity.defn(name="maintenance_schedules_repair")
+def schedules_repair(data: SchedulesRepairInput) -> SchedulesRepairResult:
+    """Create or update the tenant's missing or stale workflow schedules (idempotent)."""
+    return SchedulesRepairResult(
+        tenant_id=data.tenant_id, repaired=housekeeping.tenant_schedules_repair(tenant_id=data.tenant_id)
+    )
 
 
-PLATFORM = [tenant_page, purge_tenant, tenant_backup]
-TENANT = [scheduled_run_start]
+PLATFORM = [tenant_page, purge_tenant, tenant_backup, schedules_repair]

@@ -12,6 +12,8 @@ class HousekeepingInput:
     tenants_done: int = 0
     deleted: dict[str, int] = field(default_factory=dict)
     failed_tenant_ids: list[int] = field(default_factory=list)
+    #: Workflow schedules created or updated by the per-tenant repair so far.
+    schedules_repaired: int = 0
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,19 @@ class HousekeepingResult:
     tenants: int
     deleted: dict[str, int]
     failed_tenant_ids: list[int] = field(default_factory=list)
+    schedules_repaired: int = 0
+
+
+@dataclass(frozen=True)
+class SchedulesRepairInput:
+    tenant_id: int
+
+
+@dataclass(frozen=True)
+class SchedulesRepairResult:
+    tenant_id: int
+    #: Schedules that were missing or differed from their definition and were fixed.
+    repaired: int
 
 
 @dataclass(frozen=True)
@@ -46,12 +61,21 @@ class PurgeResult:
 
 @dataclass(frozen=True)
 class NightlyBackupsInput:
+    """Where a (continued) nightly backup run stands; a fresh run takes the defaults."""
+
     concurrency: int = 4
+    page_size: int = 100
+    after_tenant_id: int = 0
+    #: The night's date (`YYYYmmdd`), fixed by the first run so continued runs name children alike.
+    day: str = ""
+    archived: int = 0
+    failed_tenant_ids: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class NightlyBackupsResult:
-    archives: list[str]
+    #: Archives written (or found already written) across every continued run.
+    archived: int
     failed_tenant_ids: list[int] = field(default_factory=list)
 
 
@@ -68,26 +92,3 @@ class TenantBackupResult:
     path: str
     sha256: str
     counts: dict[str, int]
-
-
-@dataclass(frozen=True)
-class ScheduledRunInput:
-    """What a workflow's Temporal Schedule passes to each `ScheduledWorkflowRun`."""
-
-    tenant_id: int
-    definition_id: int
-    schedule_id: str
-
-
-@dataclass(frozen=True)
-class ScheduledRunStart:
-    tenant_id: int
-    definition_id: int
-    schedule_id: str
-    scheduled_at: str
-
-
-@dataclass(frozen=True)
-class ScheduledRunResult:
-    execution_id: str
-    created: bool

@@ -4,7 +4,6 @@ from maintenance.temporal import activities
 from maintenance.temporal.workflows import (
     HousekeepingWorkflow,
     NightlyBackupsWorkflow,
-    ScheduledWorkflowRun,
     TenantBackupWorkflow,
 )
 from mono.temporal import queues
@@ -15,4 +14,3 @@ register(
     workflows=[HousekeepingWorkflow, NightlyBackupsWorkflow, TenantBackupWorkflow],
     activities=activities.PLATFORM,
 )
-register(queues.WORKFLOWS, workflows=[ScheduledWorkflowRun], activities=activities.TENANT)

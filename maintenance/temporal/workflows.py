@@ -4,7 +4,7 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ChildWorkflowError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
@@ -15,9 +15,8 @@ with workflow.unsafe.imports_passed_through():
         NightlyBackupsResult,
         PurgeInput,
         PurgeResult,
-        ScheduledRunInput,
-        ScheduledRunResult,
-        ScheduledRunStart,
+        SchedulesRepairInput,
+        SchedulesRepairResult,
         TenantBackupInput,
         TenantBackupResult,
         TenantPage,
@@ -27,23 +26,23 @@ with workflow.unsafe.imports_passed_through():
 PAGE_RETRY = RetryPolicy(maximum_attempts=5)
 PURGE_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minutes=5))
 BACKUP_RETRY = RetryPolicy(maximum_attempts=3, non_retryable_error_types=["TenantNotFound"])
-START_RETRY = RetryPolicy(maximum_attempts=10, non_retryable_error_types=["ScheduleTargetGone"])
-# Set by Temporal on every workflow a Schedule starts: the time the fire was due.
-SCHEDULED_START_TIME = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
+REPAIR_RETRY = RetryPolicy(maximum_attempts=3, maximum_interval=timedelta(minutes=1))
 
 
 @workflow.defn(name="Housekeeping")
 class HousekeepingWorkflow:
     """Purge every tenant's expired history, one activity per tenant, a page of tenants per run.
 
-    After each full page it continues as new, so the history stays small however many tenants
-    there are. A tenant that keeps failing is reported and does not stop the others.
+    Each tenant's workflow schedules are then repaired (`definition_schedules_sync`), so a
+    schedule whose sync failed after its definition was saved is fixed by the next night at the
+    latest. After each full page it continues as new, so the history stays small however many
+    tenants there are. A tenant that keeps failing is reported and does not stop the others.
     """
 
     @workflow.run
     async def run(self, data: HousekeepingInput) -> HousekeepingResult:
         deleted, failed = dict(data.deleted), list(data.failed_tenant_ids)
-        done, after = data.tenants_done, data.after_tenant_id
+        done, after, repaired = data.tenants_done, data.after_tenant_id, data.schedules_repaired
         page = await workflow.execute_activity(
             "maintenance_tenant_page",
             TenantPageInput(after=after, limit=data.page_size),
@@ -67,10 +66,26 @@ class HousekeepingWorkflow:
             else:
                 for label, count in result.deleted.items():
                     deleted[label] = deleted.get(label, 0) + count
+            # Histories recorded before the repair existed replay without it.
+            if workflow.patched("housekeeping-schedules-repair"):
+                try:
+                    fixed = await workflow.execute_activity(
+                        "maintenance_schedules_repair",
+                        SchedulesRepairInput(tenant_id=tenant_id),
+                        result_type=SchedulesRepairResult,
+                        start_to_close_timeout=timedelta(minutes=5),
+                        retry_policy=REPAIR_RETRY,
+                    )
+                except ActivityError:
+                    workflow.logger.warning("schedule repair of tenant %s failed", tenant_id)
+                    if tenant_id not in failed:
+                        failed.append(tenant_id)
+                else:
+                    repaired += fixed.repaired
             done, after = done + 1, tenant_id
         if len(page.tenant_ids) >= data.page_size:
-            workflow.continue_as_new(HousekeepingInput(after, data.page_size, done, deleted, failed))
-        return HousekeepingResult(tenants=done, deleted=deleted, failed_tenant_ids=failed)
+            workflow.continue_as_new(HousekeepingInput(after, data.page_size, done, deleted, failed, repaired))
+        return HousekeepingResult(tenants=done, deleted=deleted, failed_tenant_ids=failed, schedules_repaired=repaired)
 
 
 @workflow.defn(name="TenantBackup")
@@ -94,31 +109,28 @@ class TenantBackupWorkflow:
 class NightlyBackupsWorkflow:
     """Back up every active tenant: one `TenantBackup` child per tenant, a few at a time.
 
-    Child ids are business keys (`tenant-backup-{tenant_id}-{date}`), so each tenant's nightly
-    archive is one findable run in the Temporal UI.
+    One page of tenants per run: after a full page it continues as new, carrying only counts
+    and the failed tenant ids, so the history stays small however many tenants there are. Child
+    ids are business keys (`tenant-backup-{tenant_id}-{date}`, the date fixed by the first run),
+    so each tenant's nightly archive is one findable run in the Temporal UI.
     """
 
     @workflow.run
     async def run(self, data: NightlyBackupsInput) -> NightlyBackupsResult:
-        tenant_ids: list[int] = []
-        while True:
-            page = await workflow.execute_activity(
-                "maintenance_tenant_page",
-                TenantPageInput(after=tenant_ids[-1] if tenant_ids else 0, limit=500, active_only=True),
-                result_type=TenantPage,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=PAGE_RETRY,
-            )
-            tenant_ids += page.tenant_ids
-            if len(page.tenant_ids) < 500:
-                break
-        day = workflow.now().strftime("%Y%m%d")
-        archives: list[str] = []
-        failed: list[int] = []
+        page_size = max(1, data.page_size)
+        page = await workflow.execute_activity(
+            "maintenance_tenant_page",
+            TenantPageInput(after=data.after_tenant_id, limit=page_size, active_only=True),
+            result_type=TenantPage,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=PAGE_RETRY,
+        )
+        day = data.day or workflow.now().strftime("%Y%m%d")
+        archived, failed = data.archived, list(data.failed_tenant_ids)
 
-        async def backup(tenant_id: int) -> None:
+        async def backup(tenant_id: int) -> bool:
             try:
-                result = await workflow.execute_child_workflow(
+                await workflow.execute_child_workflow(
                     "TenantBackup",
                     TenantBackupInput(tenant_id=tenant_id),
                     id=f"tenant-backup-{tenant_id}-{day}",
@@ -126,31 +138,15 @@ class NightlyBackupsWorkflow:
                 )
             except (ChildWorkflowError, WorkflowAlreadyStartedError):  # failed, or still running from before
                 failed.append(tenant_id)
-            else:
-                archives.append(result.path)
+                return False
+            return True
 
         step = max(1, data.concurrency)
-        for start in range(0, len(tenant_ids), step):
-            await asyncio.gather(*(backup(tenant_id) for tenant_id in tenant_ids[start : start + step]))
-        return NightlyBackupsResult(archives=archives, failed_tenant_ids=failed)
-
-
-@workflow.defn(name="ScheduledWorkflowRun")
-class ScheduledWorkflowRun:
-    """Started by a workflow definition's Temporal Schedule: records and starts one run.
-
-    The run goes through `execution_start` like any other, so it has its `WorkflowExecution`
-    row, audit entry and interpreter workflow; the fire's scheduled time is its business key.
-    """
-
-    @workflow.run
-    async def run(self, data: ScheduledRunInput) -> ScheduledRunResult:
-        info = workflow.info()
-        scheduled_at = info.typed_search_attributes.get(SCHEDULED_START_TIME) or info.start_time
-        return await workflow.execute_activity(
-            "scheduled_run_start",
-            ScheduledRunStart(data.tenant_id, data.definition_id, data.schedule_id, scheduled_at.isoformat()),
-            result_type=ScheduledRunResult,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=START_RETRY,
-        )
+        for start in range(0, len(page.tenant_ids), step):
+            batch = page.tenant_ids[start : start + step]
+            archived += sum(await asyncio.gather(*(backup(tenant_id) for tenant_id in batch)))
+        if len(page.tenant_ids) >= page_size:
+            workflow.continue_as_new(
+                NightlyBackupsInput(data.concurrency, page_size, page.tenant_ids[-1], day, archived, failed)
+            )
+        return NightlyBackupsResult(archived=archived, failed_tenant_ids=failed)

@@ -1,5 +1,6 @@
 """Fixtures for background jobs: a media root per test and a real local SMTP server (aiosmtpd)."""
 
+import asyncio
 import email
 import socket
 import threading
@@ -37,6 +38,8 @@ class Mailbox:
         self.refuse: set[str] = set()  # answered 550 at RCPT: a permanent failure
         self.defer: dict[str, int] = {}  # recipient -> how many DATA commands get 451 first
         self.deferred: list[str] = []
+        self.delay: dict[str, float] = {}  # recipient -> seconds its DATA waits before answering
+        self.receiving = threading.Event()  # set once a delayed DATA has begun
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -46,6 +49,10 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        delay = max((self.delay.get(recipient, 0.0) for recipient in envelope.rcpt_tos), default=0.0)
+        if delay:
+            self.receiving.set()
+            await asyncio.sleep(delay)
         with self.lock:
             for recipient in envelope.rcpt_tos:
                 if self.defer.get(recipient, 0) > 0:

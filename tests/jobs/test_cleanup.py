@@ -3,11 +3,13 @@
 import os
 import time
 import uuid
+from datetime import timedelta
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
-from jobs.models import MediaAsset, MediaStatus
-from jobs.services import media
+from jobs.models import MediaAsset, MediaKind, MediaStatus
+from jobs.services import cleanup, media
 from jobs.temporal.types import OrphanCleanupInput, OrphanCleanupResult
 from jobs.temporal.workflows import OrphanedMediaCleanupWorkflow
 from mono.temporal import queues, sync
@@ -86,3 +88,25 @@ def test_dry_run_deletes_nothing_and_old_assets_without_a_file_are_marked_failed
     assert real.missing_marked_failed == 1
     lost = MediaAsset.objects.get(pk=asset.pk)
     assert (lost.status, lost.error) == (MediaStatus.FAILED, "the original file is missing from storage")
+
+
+def test_the_missing_file_pass_heartbeats_while_it_checks_many_assets(acme, media_root):
+    # No file under the media folder at all: only the pass over old assets can heartbeat.
+    MediaAsset.objects.bulk_create(
+        MediaAsset(
+            tenant=acme,
+            file=f"media/{acme.pk}/{i:04x}/gone.txt",
+            original_name="gone.txt",
+            content_type="text/plain",
+            size=1,
+            kind=MediaKind.OTHER,
+            status=MediaStatus.READY,
+            checksum="0" * 64,
+        )
+        for i in range(2 * cleanup.HEARTBEAT_EVERY + 1)
+    )
+    MediaAsset.objects.update(created_at=timezone.now() - timedelta(days=2))
+    beats = []
+    result = cleanup.media_cleanup_orphaned(grace_hours=24, heartbeat=lambda: beats.append(1))
+    assert result.missing_marked_failed == 2 * cleanup.HEARTBEAT_EVERY + 1
+    assert len(beats) == 3  # at the first asset and after every HEARTBEAT_EVERY more

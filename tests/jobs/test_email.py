@@ -1,9 +1,14 @@
 """E-mail sends and campaigns delivered by real workers to a real local SMTP server."""
 
+import threading
+from datetime import timedelta
+
+from django.db import connection
 from prometheus_client import REGISTRY
 
 from jobs.models import CampaignStatus, DeliveryStatus, EmailCampaign, EmailDelivery
 from jobs.services import email
+from jobs.temporal.workflows import SEND
 from mono.temporal import sync
 from mono.temporal.client import get_tenant_client
 from tenants.selectors import active_tenant_refs
@@ -147,6 +152,63 @@ def test_a_retried_activity_does_not_send_a_sent_delivery_again(workers, acme, s
     delivery = EmailDelivery.objects.get(campaign=done)
     assert email.email_delivery_send(tenant_id=acme.pk, delivery_id=delivery.pk, attempt=2) == DeliveryStatus.SENT
     assert len(smtp.to("once@example.com")) == 1
+
+
+def pending_delivery(tenant, recipient: str) -> EmailDelivery:
+    campaign = EmailCampaign.objects.create(
+        tenant=tenant, name="Once", subject_template="Hi", body_template="Only once, please.", total_count=1
+    )
+    return EmailDelivery.objects.create(tenant=tenant, campaign=campaign, recipient=recipient)
+
+
+def attempts_in_threads(delivery: EmailDelivery, smtp) -> dict:
+    """Attempt 1 starts and is slowed in DATA; attempt 2 starts while it is still sending."""
+    outcomes = {}
+
+    def attempt(number: int) -> None:
+        try:
+            outcomes[number] = email.email_delivery_send(
+                tenant_id=delivery.tenant_id, delivery_id=delivery.pk, attempt=number
+            )
+        except Exception as exc:
+            outcomes[number] = exc
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=attempt, args=(1,))
+    first.start()
+    assert smtp.receiving.wait(10), "attempt 1 never reached DATA"
+    second = threading.Thread(target=attempt, args=(2,))
+    second.start()
+    first.join(30)
+    second.join(30)
+    return outcomes
+
+
+def test_an_attempt_started_while_another_is_still_sending_waits_and_does_not_send_again(acme, smtp):
+    delivery = pending_delivery(acme, "twice@example.com")
+    smtp.delay["twice@example.com"] = 2
+    outcomes = attempts_in_threads(delivery, smtp)
+    assert outcomes == {1: DeliveryStatus.SENT, 2: DeliveryStatus.SENT}
+    assert len(smtp.to("twice@example.com")) == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.SENT, 1)
+
+
+def test_an_attempt_that_waits_too_long_for_another_is_retried_later_without_sending(acme, smtp, monkeypatch):
+    monkeypatch.setattr(email, "BUSY_WAIT", timedelta(milliseconds=300))
+    delivery = pending_delivery(acme, "busy@example.com")
+    smtp.delay["busy@example.com"] = 2
+    outcomes = attempts_in_threads(delivery, smtp)
+    assert outcomes[1] == DeliveryStatus.SENT
+    assert isinstance(outcomes[2], email.DeliveryBusy)  # a plain exception: Temporal retries it
+    assert len(smtp.to("busy@example.com")) == 1
+    assert email.email_delivery_send(tenant_id=acme.pk, delivery_id=delivery.pk, attempt=3) == DeliveryStatus.SENT
+    assert len(smtp.to("busy@example.com")) == 1
+
+
+def test_the_smtp_timeout_is_set_well_under_the_send_activity_timeout(settings):
+    assert 0 < settings.EMAIL_TIMEOUT <= SEND["start_to_close_timeout"].total_seconds() / 4
 
 
 def test_campaign_workflow_id_is_the_business_key_on_the_tenant_email_queue(workers, acme, smtp):

@@ -218,3 +218,63 @@ def test_delete_removes_the_asset_its_variants_and_their_files(workers, acme, me
     assert api.get(f"/api/v1/media/{body['id']}").status_code == 404
     assert not MediaVariant.objects.exists()
     assert not [p for p in media_root.rglob("*") if p.is_file()]
+
+
+def restored_copy(asset: MediaAsset, tenant) -> MediaAsset:
+    """What a tenant restore makes: another tenant's rows pointing at the same file names."""
+    copy = MediaAsset.objects.create(
+        tenant=tenant,
+        file=asset.file.name,
+        original_name=asset.original_name,
+        content_type=asset.content_type,
+        size=asset.size,
+        kind=asset.kind,
+        status=asset.status,
+        checksum=asset.checksum,
+        variant_specs=asset.variant_specs,
+    )
+    for variant in asset.variants.all():
+        MediaVariant.objects.create(
+            tenant=tenant,
+            asset=copy,
+            name=variant.name,
+            file=variant.file.name,
+            width=variant.width,
+            height=variant.height,
+            format=variant.format,
+            size=variant.size,
+        )
+    return copy
+
+
+def test_delete_keeps_files_another_tenants_restored_copy_still_uses(acme, globex, media_root):
+    asset = media.media_upload(
+        tenant=acme, upload=SimpleUploadedFile("shared.jpg", jpeg_with_orientation(1)), variants=["thumb"]
+    )
+    media.media_process(tenant_id=acme.pk, asset_id=asset.pk)
+    copy = restored_copy(asset, globex)
+    files = sorted(p for p in media_root.rglob("*") if p.is_file())
+    assert len(files) == 2  # original + thumb
+
+    assert api_as(acme, "erin").delete(f"/api/v1/media/{asset.pk}").status_code == 204
+    assert not MediaAsset.objects.filter(pk=asset.pk).exists()
+    assert all(p.exists() for p in files)
+    with default_storage.open(copy.variants.get().file.name, "rb") as handle:
+        assert handle.read(4) == b"RIFF"  # globex's thumbnail still opens
+
+    media.media_delete(asset=copy)
+    assert not [p for p in media_root.rglob("*") if p.is_file()]
+
+
+def test_reprocessing_a_restored_copy_keeps_the_other_tenants_variant_files(acme, globex, media_root):
+    asset = media.media_upload(
+        tenant=acme, upload=SimpleUploadedFile("both.jpg", jpeg_with_orientation(1)), variants=["thumb", "medium"]
+    )
+    media.media_process(tenant_id=acme.pk, asset_id=asset.pk)
+    copy = restored_copy(asset, globex)
+    thumb_only = [spec for spec in asset.variant_specs if spec["name"] == "thumb"]
+    MediaAsset.objects.filter(pk=copy.pk).update(variant_specs=thumb_only)  # the copy's "medium" is now stale
+    media.media_process(tenant_id=globex.pk, asset_id=copy.pk)
+    assert [v.name for v in MediaVariant.objects.filter(asset=copy)] == ["thumb"]
+    for variant in MediaVariant.objects.filter(asset=asset):
+        assert default_storage.exists(variant.file.name), variant.name

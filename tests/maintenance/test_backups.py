@@ -4,17 +4,26 @@ import hashlib
 import io
 import json
 import tarfile
+import threading
+import uuid
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.utils import timezone
+from temporalio.api.enums.v1 import EventType
+from temporalio.worker import Replayer
 
 from llm.models import LLMUsage, PromptTemplate, PromptTemplateVersion
 from maintenance.services import backups
+from maintenance.temporal.types import NightlyBackupsInput, NightlyBackupsResult
+from maintenance.temporal.workflows import NightlyBackupsWorkflow
+from mono.temporal import queues, sync
+from mono.temporal.client import get_platform_client
 from tenants.models import ApiKey, Membership, Role, Tenant
 from tenants.services import membership_add
 from tests.factories import UserFactory
@@ -153,7 +162,10 @@ def test_restore_into_an_empty_tenant_reproduces_every_row_and_relation(acme, ba
     for model in backups.backup_models():
         assert normalised(copy, model) == normalised(acme, model), model._meta.label
     copy.refresh_from_db()
-    assert (copy.retention_days, copy.webhook_signing_secret) == (45, acme.webhook_signing_secret)
+    assert copy.retention_days == 45
+    # Never two tenants signing outbound webhooks with one secret: the restored tenant has its own.
+    assert copy.webhook_signing_secret.startswith("whsec_")
+    assert copy.webhook_signing_secret != acme.webhook_signing_secret
     assert WorkflowExecution.objects.for_tenant(copy).count() == 2
     # New ids throughout: nothing of the restored tenant points back into the source tenant.
     assert not set(WorkflowExecution.objects.for_tenant(copy).values_list("pk", flat=True)) & set(
@@ -259,3 +271,72 @@ def test_a_retried_backup_with_the_same_stamp_returns_the_archive_already_writte
         "20261201T020700Z-v1.tar.gz",
         "20261201T020700Z-v1.tar.gz.sha256",
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_archive_is_one_snapshot_while_the_tenant_keeps_writing(backup_root):
+    owner = tenant("Acme", "acme", owner="alice", retention_days=45)
+    populate(owner)
+    order = [backups.TENANT_MEMBER] + [f"{m._meta.label_lower}.jsonl" for m in backups.backup_models()]
+    # Written between the first member and the records: a later read must not see these rows.
+    assert order.index("workflows.record.jsonl") > 1
+
+    def write_meanwhile(name: str) -> None:
+        if name != backups.TENANT_MEMBER:
+            return
+
+        def insert():  # another connection, committing on its own
+            try:
+                Record.objects.create(tenant=owner, collection="orders", key="late", fields={})
+                Membership.objects.filter(tenant=owner, user__username="erin").delete()
+            finally:
+                connection.close()
+
+        writer = threading.Thread(target=insert)
+        writer.start()
+        writer.join()
+
+    out = io.BytesIO()
+    manifest = backups.tenant_export(tenant=owner, out=out, on_member=write_meanwhile)
+
+    assert Record.objects.for_tenant(owner).count() == 2  # the write did happen
+    assert manifest["counts"]["workflows.record"] == 1
+    assert manifest["counts"]["tenants.membership"] == 2
+    out.seek(0)
+    with tarfile.open(fileobj=out) as tar:
+        keys = [json.loads(line)["key"] for line in tar.extractfile("workflows.record.jsonl").read().splitlines()]
+    assert keys == ["A-1"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nightly_backups_page_through_tenants_continuing_as_new_and_replay(platform_workers, backup_root):
+    for name in ("Acme", "Globex", "Initech"):
+        tenant(name, name.lower())
+    dormant = tenant("Dormant", "dormant")
+    dormant.is_active = False
+    dormant.save()
+
+    async def run():
+        client = await get_platform_client()
+        workflow_id = f"nightly-backups-test-{uuid.uuid4().hex}"
+        handle = await client.start_workflow(
+            "NightlyBackups",
+            NightlyBackupsInput(concurrency=2, page_size=2),
+            id=workflow_id,
+            task_queue=queues.HOUSEKEEPING.name(),
+            result_type=NightlyBackupsResult,
+        )
+        result = await handle.result()
+        first = await client.get_workflow_handle(workflow_id, run_id=handle.first_execution_run_id).fetch_history()
+        last = await client.get_workflow_handle(workflow_id).fetch_history()
+        for history in (first, last):
+            await Replayer(workflows=[NightlyBackupsWorkflow]).replay_workflow(history)
+        return result, first, last
+
+    result, first, last = sync.run(run, timeout=90)
+
+    assert result == NightlyBackupsResult(archived=3, failed_tenant_ids=[])
+    assert sorted(p.parent.name for p in backup_root.glob("tenants/*/*.tar.gz")) == ["acme", "globex", "initech"]
+    # One page of two tenants per run: the first run continued as new, the history never holds them all.
+    assert first.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+    assert last.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED

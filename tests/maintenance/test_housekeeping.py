@@ -12,11 +12,14 @@ from maintenance.services.housekeeping import tenant_purge_expired
 from maintenance.temporal.types import HousekeepingInput, HousekeepingResult
 from maintenance.temporal.workflows import HousekeepingWorkflow
 from mono.temporal import queues, sync
-from mono.temporal.client import get_platform_client
+from mono.temporal.client import get_platform_client, get_tenant_client
+from mono.temporal.schedules import schedule_delete
 from tests.factories import UserFactory
 from tests.maintenance.conftest import tenant
+from tests.workflows import graphs
 from tests.workflows.graphs import LINEAR_EMAIL
 from webhooks.models import Integration, WebhookEvent
+from workflows import schedules
 from workflows.models import (
     ApprovalDecision,
     ApprovalRequest,
@@ -132,3 +135,25 @@ def test_purge_deletes_in_bounded_batches_and_reports_every_model():
     assert len(batches) == 9  # 3 batches (2 + 2 + 1) for each of the three rules
     assert WorkflowExecution.objects.for_tenant(short).count() == 0
     assert tenant_purge_expired(tenant_id=short.pk) == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_housekeeping_recreates_a_workflow_schedule_whose_sync_was_lost(platform_workers):
+    acme = tenant("Acme", "acme", owner="alice")
+    start = graphs.node("start", "StartNode", trigger="schedule", cron="0 9 * * *")
+    daily = definitions.definition_create(
+        tenant=acme, name="Daily", graph=graphs.graph(start, graphs.END, graphs.edge("start", "end"))
+    )
+    definitions.definition_create(tenant=acme, name="Manual", graph=LINEAR_EMAIL)
+    sid = schedules.schedule_id(daily.pk)
+
+    async def lose():  # as if Temporal had been down when the definition was saved
+        await schedule_delete(await get_tenant_client(acme.pk), sid)
+
+    sync.run(lose)
+
+    result = run_housekeeping()
+
+    assert result.schedules_repaired == 1 and result.failed_tenant_ids == []
+    assert schedules.schedule_describe(definition=daily)["cron"] == "0 9 * * *"
+    assert run_housekeeping().schedules_repaired == 0  # nothing left to repair

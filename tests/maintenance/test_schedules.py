@@ -8,9 +8,10 @@ import pytest
 from django.core.management import call_command
 from temporalio.client import ScheduleActionStartWorkflow
 
-from maintenance.services.schedules import platform_schedules, schedule_delete
+from maintenance.services.schedules import platform_schedules
 from mono.temporal import sync
 from mono.temporal.client import get_platform_client, get_tenant_client
+from mono.temporal.schedules import schedule_delete
 from tests.maintenance.conftest import tenant
 from tests.maintenance.test_housekeeping import history
 from tests.workflows import graphs

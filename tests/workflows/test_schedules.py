@@ -14,7 +14,7 @@ from tests.workflows.conftest import api_as, wait_result, wait_until
 from workflows import schedules
 from workflows.graph.validation import validate_definition
 from workflows.models import ExecutionStatus, WorkflowExecution
-from workflows.services import definitions
+from workflows.services import definitions, executions
 
 
 def scheduled(cron: str | None = "0 9 * * 1-5", **data) -> dict:
@@ -143,6 +143,9 @@ def test_a_fire_records_an_execution_that_runs_the_newest_version(workers, acme)
     )
     assert execution.version.number == 2
     assert execution.input["schedule"]["id"] == schedules.schedule_id(definition.pk)
+    assert execution.pk == schedules.scheduled_execution_id(
+        schedules.schedule_id(definition.pk), execution.input["schedule"]["scheduled_at"]
+    )
     assert datetime.fromisoformat(execution.input["schedule"]["scheduled_at"]).tzinfo is not None
     assert wait_result(execution).status == ExecutionStatus.COMPLETED
     assert WorkflowExecution.objects.for_tenant(acme).filter(definition=definition).count() == 1
@@ -159,10 +162,30 @@ def test_the_same_fire_started_twice_records_one_execution(acme):
 
     first, created = schedules.scheduled_execution_start(**fire)
     again, created_again = schedules.scheduled_execution_start(**fire)
+    # The same instant written with another offset is the same fire.
+    same, created_same = schedules.scheduled_execution_start(**{**fire, "scheduled_at": "2026-12-01T10:00:00+01:00"})
 
-    assert (created, created_again) == (True, False)
-    assert again.pk == first.pk
+    assert (created, created_again, created_same) == (True, False, False)
+    assert again.pk == first.pk == same.pk == f"workflow-schedule-{definition.pk}-20261201T090000Z"
     assert WorkflowExecution.objects.for_tenant(acme).count() == 1
+
+
+def test_a_manual_run_claiming_a_fires_time_does_not_suppress_the_fire(acme):
+    definition = definitions.definition_create(tenant=acme, name="Nightly", graph=scheduled())
+    sid = schedules.schedule_id(definition.pk)
+    at = "2026-12-01T09:00:00+00:00"
+    # Anyone who may execute the workflow chooses a manual run's input, including this.
+    manual = executions.execution_start(
+        tenant=acme, definition=definition, input={"schedule": {"id": sid, "scheduled_at": at}}, start=False
+    )
+
+    fired, created = schedules.scheduled_execution_start(
+        tenant_id=acme.pk, definition_id=definition.pk, schedule_id=sid, scheduled_at=at
+    )
+
+    assert created is True
+    assert fired.pk != manual.pk and fired.pk == schedules.scheduled_execution_id(sid, at)
+    assert WorkflowExecution.objects.for_tenant(acme).filter(definition=definition).count() == 2
 
 
 def test_a_fire_for_an_archived_definition_starts_nothing(acme):
@@ -177,6 +200,19 @@ def test_a_fire_for_an_archived_definition_starts_nothing(acme):
 
 
 # The schedule API -----------------------------------------------------------------------------------
+
+
+def test_a_schedule_call_temporal_does_not_answer_in_time_is_503(acme, monkeypatch):
+    api = api_as(acme, "erin")
+    definition_id = api.post("/api/v1/workflows", {"name": "D", "definition": scheduled()}, format="json").json()["id"]
+    monkeypatch.setattr(schedules, "CALL_TIMEOUT", 0)  # no Temporal answers in no time
+
+    for response in (
+        api.get(f"/api/v1/workflows/{definition_id}/schedule"),
+        api.post(f"/api/v1/workflows/{definition_id}/schedule/pause"),
+    ):
+        assert response.status_code == 503
+        assert "did not answer" in response.content.decode()
 
 
 def test_pause_and_resume_through_the_api_are_reflected_in_describe(acme):

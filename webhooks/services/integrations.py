@@ -43,7 +43,22 @@ def _check_workflow(*, tenant, workflow: WorkflowDefinition) -> None:
         raise ServiceError({"workflow": "The workflow's StartNode must have `trigger: webhook`."})
 
 
-def _clean_event_types(value: Any) -> list[str]:
+class IntegrationGone(ServiceError):
+    """The integration is not there any more (deleted meanwhile)."""
+
+    status_code = 404
+
+
+def _locked(integration: Integration) -> Integration:
+    """The integration's row, locked and read again within its tenant; 404 if it was deleted."""
+    locked = Integration.objects.for_tenant(integration.tenant_id).select_for_update().filter(pk=integration.pk).first()
+    if locked is None:
+        raise IntegrationGone("No such integration.")
+    return locked
+
+
+def clean_event_types(value: Any) -> list[str]:
+    """Allowed event types as stored: non-empty strings, stripped, each once (also for the admin's form)."""
     if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
         raise ServiceError({"allowed_event_types": "A list of non-empty event type strings (empty: all)."})
     return list(dict.fromkeys(item.strip() for item in value))
@@ -77,7 +92,7 @@ def integration_create(
         slug=slug,
         workflow=workflow,
         enabled=enabled,
-        allowed_event_types=_clean_event_types(allowed_event_types or []),
+        allowed_event_types=clean_event_types(allowed_event_types or []),
         signing_secret_encrypted=crypto.encrypt(secret),
         created_by=actor,
     )
@@ -107,7 +122,8 @@ def integration_update(*, integration: Integration, actor=None, **changes) -> In
     if "workflow" in changes:
         _check_workflow(tenant=integration.tenant, workflow=changes["workflow"])
     if "allowed_event_types" in changes:
-        changes["allowed_event_types"] = _clean_event_types(changes["allowed_event_types"])
+        changes["allowed_event_types"] = clean_event_types(changes["allowed_event_types"])
+    integration = _locked(integration)
     for field, value in changes.items():
         setattr(integration, field, value)
     integration.full_clean(exclude=["tenant", "workflow", "created_by", "slug"])
@@ -146,7 +162,7 @@ def integration_rotate_secret(
     """A new secret; the old one keeps verifying for `overlap` (0: not at all). Returns the new secret."""
     if overlap < timedelta(0) or overlap > MAX_OVERLAP:
         raise ServiceError({"overlap_seconds": f"Between 0 and {int(MAX_OVERLAP.total_seconds())} seconds."})
-    integration = Integration.objects.select_for_update().get(pk=integration.pk)
+    integration = _locked(integration)
     secret = new_signing_secret()
     if overlap:
         integration.previous_secret_encrypted = integration.signing_secret_encrypted

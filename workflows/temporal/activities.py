@@ -4,6 +4,7 @@ dataclass carrying `tenant_id`, calls one service, and returns a small dataclass
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from workflows import schedules
 from workflows.services import approvals, executions, steps
 from workflows.temporal.types import (
     ApprovalClose,
@@ -12,6 +13,8 @@ from workflows.temporal.types import (
     ApprovalVoteRecord,
     ExecutionFinish,
     ExecutionStarted,
+    ScheduledRunResult,
+    ScheduledRunStart,
     StepInput,
     StepOutput,
     StepRecord,
@@ -98,4 +101,20 @@ def approval_close(data: ApprovalClose) -> None:
     )
 
 
+@activity.defn(name="scheduled_run_start")
+def scheduled_run_start(data: ScheduledRunStart) -> ScheduledRunResult:
+    """Record and start the run one schedule fire asks for (once per scheduled time)."""
+    try:
+        execution, created = schedules.scheduled_execution_start(
+            tenant_id=data.tenant_id,
+            definition_id=data.definition_id,
+            schedule_id=data.schedule_id,
+            scheduled_at=data.scheduled_at,
+        )
+    except schedules.ScheduleTargetGone as exc:
+        raise ApplicationError(str(exc), type="ScheduleTargetGone", non_retryable=True) from exc
+    return ScheduledRunResult(execution_id=execution.pk, created=created)
+
+
 ALL = [execution_started, execution_finish, record_step, run_step, approval_open, approval_record_vote, approval_close]
+SCHEDULED = [scheduled_run_start]

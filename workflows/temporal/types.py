@@ -122,3 +122,26 @@ class ApprovalState:
     status: str  # "pending" | "approved" | "rejected"
     approvals: int
     rejections: int
+
+
+@dataclass(frozen=True)
+class ScheduledRunInput:
+    """What a workflow's Temporal Schedule passes to each `ScheduledWorkflowRun`."""
+
+    tenant_id: int
+    definition_id: int
+    schedule_id: str
+
+
+@dataclass(frozen=True)
+class ScheduledRunStart:
+    tenant_id: int
+    definition_id: int
+    schedule_id: str
+    scheduled_at: str
+
+
+@dataclass(frozen=True)
+class ScheduledRunResult:
+    execution_id: str
+    created: bool
