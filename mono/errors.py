@@ -13,6 +13,13 @@ class ServiceError(Exception):
         self.detail = detail
         self.headers = headers or {}
 
+    @property
+    def message(self) -> str:
+        """`detail` as one line for logs, commands and stored errors (`field: problem; ...`)."""
+        if isinstance(self.detail, dict):
+            return "; ".join(f"{key}: {value}" for key, value in self.detail.items())
+        return str(self.detail)
+
 
 class PermissionDenied(ServiceError):
     status_code = 403

@@ -24,11 +24,12 @@ def temporal_server():
 
 
 @pytest.fixture
-def start_workers():
+def start_workers(transactional_db):
     """Start a `TemporalWorkerManager` on its own thread and loop; stopped after the test.
 
     Call it with the manager's keyword arguments; it returns once the first reconcile is done.
-    Tests using it need `django_db(transaction=True)`: the workers' threads read committed rows.
+    It brings a transactional database (the workers' threads read committed rows), set up first
+    so it is torn down last: the workers stop before the tables are flushed, never during it.
     """
     started: list[tuple[TemporalWorkerManager, threading.Thread]] = []
 

@@ -54,6 +54,11 @@ class WorkflowVersion(TenantOwned):
     def __str__(self) -> str:
         return f"{self.definition} v{self.number}"
 
+    @property
+    def start_data(self) -> dict:
+        """The StartNode's normalised `data` in the compiled plan (`trigger`, `cron`, ...)."""
+        return self.plan.get("nodes", {}).get(self.plan.get("start"), {}).get("data", {})
+
 
 class ExecutionStatus(models.TextChoices):
     PENDING = "pending", "Pending"

@@ -60,9 +60,7 @@ def definition_trigger(definition: WorkflowDefinition) -> Trigger | None:
     if definition.status == DefinitionStatus.ARCHIVED:
         return None
     version = definition.latest_version
-    plan = version.plan if version is not None else {}
-    start = plan.get("nodes", {}).get(plan.get("start"), {})
-    data = start.get("data", {})
+    data = version.start_data if version is not None else {}
     if data.get("trigger") != "schedule" or not data.get("cron"):
         return None
     return Trigger(cron=data["cron"], timezone=data.get("timezone") or "UTC")

@@ -20,14 +20,8 @@ from jobs.api.serializers import (
 )
 from jobs.models import EmailCampaign, MediaAsset, MediaKind
 from jobs.services import email, media
-from mono.api import schema_generation
+from mono.api import schema_generation, validated
 from tenants.permissions import Permission
-
-
-def _valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _content_length(request) -> int | None:
@@ -57,7 +51,7 @@ class MediaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def create(self, request):
         # Refuse by the declared length before the body is read and spooled to disk.
         media.check_upload_size(_content_length(request))
-        data = _valid(MediaUploadSerializer, request.data)
+        data = validated(MediaUploadSerializer, request.data)
         asset = media.media_upload(
             tenant=request.tenant, upload=data["file"], variants=data.get("variants"), actor=request.user
         )
@@ -91,7 +85,7 @@ class EmailSendView(APIView):
 
     @extend_schema(request=EmailSendSerializer, responses={202: CampaignDetailSerializer})
     def post(self, request):
-        data = _valid(EmailSendSerializer, request.data)
+        data = validated(EmailSendSerializer, request.data)
         campaign = email.email_send(tenant=request.tenant, actor=request.user, **data)
         return Response(CampaignDetailSerializer(campaign).data, status=status.HTTP_202_ACCEPTED)
 
@@ -117,7 +111,7 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     @extend_schema(request=CampaignCreateSerializer, responses={202: CampaignDetailSerializer})
     def create(self, request):
-        data = _valid(CampaignCreateSerializer, request.data)
+        data = validated(CampaignCreateSerializer, request.data)
         campaign = email.email_campaign_create(
             tenant=request.tenant,
             name=data["name"],

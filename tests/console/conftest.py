@@ -6,10 +6,6 @@ test thread; workers (`start_workers`) run their loop on their own thread.
 """
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +14,7 @@ from django.conf import settings
 from django.db import connections
 from django.test import Client
 
-from tests.support.process import ROOT, child_env, manage
+from tests.support.process import ROOT, asgi_server, child_env, manage
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/3"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -37,14 +33,6 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1280, "height": 800}
 # Kept out of git: CI keeps them as artifacts; docs/screenshots/ holds a reviewed copy.
 SCREENSHOTS = ROOT / ".artifacts" / "screenshots"
-UVICORN_OPTIONS = ["--host", "127.0.0.1", "--lifespan", "off", "--no-access-log", "--log-level", "warning"]
-UVICORN_OPTIONS += ["--timeout-graceful-shutdown", "5"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -68,7 +56,6 @@ def live_server_url(settings, collected_static):
             "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
         }
     }
-    port = free_port()
     env = child_env(
         REDIS_URL=REDIS_URL,
         ALLOWED_HOSTS="127.0.0.1,localhost",
@@ -76,28 +63,8 @@ def live_server_url(settings, collected_static):
         DEBUG="0",
         STATIC_ROOT=str(collected_static),
     )
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "mono.asgi:application", "--port", str(port), *UVICORN_OPTIONS],
-        cwd=ROOT,
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise RuntimeError("uvicorn did not start") from None
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    server.terminate()
-    try:
-        server.wait(15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
+    with asgi_server(env) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture

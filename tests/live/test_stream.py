@@ -9,11 +9,7 @@ blocking project code from it through `sync_to_async`.
 
 import json
 import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 import uuid
 from typing import Any
 
@@ -33,7 +29,8 @@ from tenants import services as tenant_services
 from tenants.models import Role
 from tenants.selectors import active_tenant_refs
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
-from tests.support.process import ROOT, child_env
+from tests.support import process
+from tests.support.process import child_env
 from tests.workflows import conftest as workflow_fixtures
 from tests.workflows import graphs
 from tests.workflows.conftest import open_approval_of, start, user, wait_until
@@ -493,16 +490,6 @@ def test_a_counter_set_back_by_a_stale_save_does_not_repeat_numbers(initech):
 # End to end: a real websocket client and a real ASGI server ----------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-UVICORN_OPTIONS = ["--host", "127.0.0.1", "--lifespan", "off", "--no-access-log", "--log-level", "warning"]
-UVICORN_OPTIONS += ["--timeout-graceful-shutdown", "5"]  # open websockets must not hold up its exit
-
-
 @pytest.fixture
 def asgi_server(settings):
     """uvicorn serving `mono.asgi:application` in a child process, on the test database and on the
@@ -513,29 +500,9 @@ def asgi_server(settings):
             "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
         }
     }
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "mono.asgi:application", "--port", str(port), *UVICORN_OPTIONS],
-        cwd=ROOT,
-        env=child_env(REDIS_URL=REDIS_URL, ALLOWED_HOSTS="127.0.0.1,localhost", SECRET_KEY="test-only", DEBUG="0"),
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise RuntimeError("uvicorn did not start") from None
-            time.sleep(0.1)
-    yield f"127.0.0.1:{port}"
-    server.terminate()
-    try:
-        server.wait(15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
+    env = child_env(REDIS_URL=REDIS_URL, ALLOWED_HOSTS="127.0.0.1,localhost", SECRET_KEY="test-only", DEBUG="0")
+    with process.asgi_server(env) as port:
+        yield f"127.0.0.1:{port}"
 
 
 def test_real_websocket_client_receives_a_run_through_uvicorn(asgi_server, start_workers, acme):

@@ -1,8 +1,12 @@
 """Run `manage.py` in a child process against the test database and test Temporal server."""
 
+import contextlib
 import os
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
@@ -48,3 +52,44 @@ def spawn_manage(*args: str, **env_overrides: str | None) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# Open websockets must not hold up the server's exit at the end of a test.
+UVICORN_OPTIONS = ["--host", "127.0.0.1", "--lifespan", "off", "--no-access-log", "--log-level", "warning"]
+UVICORN_OPTIONS += ["--timeout-graceful-shutdown", "5"]
+
+
+@contextlib.contextmanager
+def asgi_server(env: dict[str, str]) -> Iterator[int]:
+    """uvicorn serving `mono.asgi:application` in a child process with `env`; yields its port."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "mono.asgi:application", "--port", str(port), *UVICORN_OPTIONS],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                raise RuntimeError("uvicorn did not start") from None
+            time.sleep(0.1)
+    try:
+        yield port
+    finally:
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

@@ -10,7 +10,7 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from mono.api import schema_generation
+from mono.api import schema_generation, validated
 from mono.metrics import record_webhook_event
 from tenants.permissions import Permission
 from webhooks import selectors
@@ -75,14 +75,14 @@ class IntegrationViewSet(viewsets.ModelViewSet):
 
     @extend_schema(request=IntegrationWriteSerializer, responses={201: IntegrationWithSecretSerializer})
     def create(self, request):
-        data = _valid(IntegrationWriteSerializer, request)
+        data = validated(IntegrationWriteSerializer, request.data, context={"request": request})
         integration, secret = integrations.integration_create(tenant=request.tenant, actor=request.user, **data)
         integration.secret = secret
         return Response(self._out(integration, IntegrationWithSecretSerializer), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=IntegrationUpdateSerializer, responses=IntegrationSerializer)
     def partial_update(self, request, pk=None):
-        data = _valid(IntegrationUpdateSerializer, request)
+        data = validated(IntegrationUpdateSerializer, request.data, context={"request": request})
         integration = integrations.integration_update(integration=self.get_object(), actor=request.user, **data)
         return Response(self._out(integration))
 
@@ -94,7 +94,7 @@ class IntegrationViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, pk=None):
         """A new secret; the previous one keeps verifying for `overlap_seconds`."""
-        data = _valid(RotateSecretSerializer, request)
+        data = validated(RotateSecretSerializer, request.data, context={"request": request})
         integration, secret = integrations.integration_rotate_secret(
             integration=self.get_object(), overlap=timedelta(seconds=data["overlap_seconds"]), actor=request.user
         )
@@ -141,9 +141,3 @@ class WebhookEventViewSet(viewsets.ReadOnlyModelViewSet):
         execution = events.event_replay(event=event, actor=request.user)
         execution.refresh_from_db()
         return Response(ExecutionSerializer(execution).data, status=status.HTTP_202_ACCEPTED)
-
-
-def _valid(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data, context={"request": request})
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data

@@ -378,7 +378,7 @@ def _attach_execution(event: WebhookEvent) -> str:
             )
             outcome = "created"
         except ServiceError as exc:  # e.g. the workflow was archived: retrying cannot help
-            _fail(event, _message(exc))
+            _fail(event, exc.message)
             return EventStatus.FAILED
         except IntegrityError:  # created meanwhile by something other than this event
             existing = WorkflowExecution.objects.filter(pk=execution_id).first()
@@ -434,13 +434,6 @@ def _gave_up(attempts: int, error: str) -> str:
 
 def _backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=5 * 2 ** min(attempts - 1, 10)), MAX_BACKOFF)
-
-
-def _message(exc: ServiceError) -> str:
-    detail = exc.detail
-    if isinstance(detail, dict):
-        return "; ".join(f"{key}: {value}" for key, value in detail.items())
-    return str(detail)
 
 
 def event_relay_pending(*, limit: int = 100, now: datetime | None = None) -> int:

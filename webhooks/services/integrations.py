@@ -37,9 +37,7 @@ def _check_workflow(*, tenant, workflow: WorkflowDefinition) -> None:
     if workflow.status == DefinitionStatus.ARCHIVED:
         raise ServiceError({"workflow": "An archived workflow cannot receive webhooks."})
     version = workflow.latest_version
-    plan = version.plan if version else {}
-    start = plan.get("nodes", {}).get(plan.get("start"), {})
-    if start.get("data", {}).get("trigger") != "webhook":
+    if version is None or version.start_data.get("trigger") != "webhook":
         raise ServiceError({"workflow": "The workflow's StartNode must have `trigger: webhook`."})
 
 

@@ -6,11 +6,6 @@ from tenants.models import Tenant
 from workflows.schedules import definition_schedules_sync
 
 
-def _message(exc: ServiceError) -> str:
-    detail = exc.detail
-    return "; ".join(str(value) for value in detail.values()) if isinstance(detail, dict) else str(detail)
-
-
 class Command(BaseCommand):
     help = "Restore a backup archive into an empty tenant (create it first with create_tenant)."
 
@@ -25,7 +20,7 @@ class Command(BaseCommand):
         try:
             report = backups.archive_restore(path=archive, tenant=tenant)
         except ServiceError as exc:
-            raise CommandError(_message(exc)) from exc
+            raise CommandError(exc.message) from exc
         total = sum(report.restored.values())
         self.stdout.write(self.style.SUCCESS(f"Restored {total} rows into {tenant.slug}."))
         for label, count in sorted(report.restored.items()):
