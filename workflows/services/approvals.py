@@ -14,7 +14,7 @@ from mono.events import DomainEvent, emit
 from mono.temporal import sync
 from mono.temporal.client import get_tenant_client
 from tenants.models import Membership, Role
-from workflows.models import ApprovalDecision, ApprovalRequest, ApprovalStatus, StepStatus
+from workflows.models import ApprovalDecision, ApprovalRequest, ApprovalStatus, StepStatus, WorkflowExecution
 from workflows.services.executions import step_record
 from workflows.temporal.types import ApprovalState, ApprovalVote
 from workflows.temporal.workflows import InterpreterWorkflow
@@ -40,6 +40,10 @@ def approval_open(
     timeout_seconds: int | None,
     message: str = "",
 ) -> ApprovalRequest:
+    """Open the run's approval at `node_id` (idempotent). A run that has already ended (cancelled
+    while this activity was in flight) gets it closed at once, so no approval outlives its run."""
+    # The run's row lock orders this against `execution_finish`, which closes what is open.
+    execution = WorkflowExecution.objects.for_tenant(tenant_id).select_for_update().get(pk=execution_id)
     deadline = timezone.now() + timezone.timedelta(seconds=timeout_seconds) if timeout_seconds else None
     approval, created = ApprovalRequest.objects.for_tenant(tenant_id).get_or_create(
         execution_id=execution_id,
@@ -64,7 +68,19 @@ def approval_open(
         status=StepStatus.WAITING,
         output={"approval_id": approval.pk, "eligible": approval.eligible_usernames},
     )
+    if execution.is_finished:
+        approval_close(tenant_id=tenant_id, approval_id=approval.pk, status=ApprovalStatus.CANCELLED)
+        approval.refresh_from_db()
     return approval
+
+
+def approvals_close_pending(*, tenant_id: int, execution_id: str) -> None:
+    """Close, as cancelled, every approval of the run still pending (the run has ended)."""
+    pending = ApprovalRequest.objects.for_tenant(tenant_id).filter(
+        execution_id=execution_id, status=ApprovalStatus.PENDING
+    )
+    for approval_id in pending.values_list("pk", flat=True):
+        approval_close(tenant_id=tenant_id, approval_id=approval_id, status=ApprovalStatus.CANCELLED)
 
 
 def approval_record_vote(*, tenant_id: int, approval_id: int, username: str, decision: str, comment: str = "") -> None:

@@ -186,6 +186,11 @@ def execution_finish(
     execution.error = error
     execution.finished_at = timezone.now()
     execution.save(update_fields=["status", "output", "error", "finished_at"])
+    # An approval opened while the run was being cancelled is closed with it. Imported here:
+    # the approvals module builds on this one.
+    from workflows.services.approvals import approvals_close_pending
+
+    approvals_close_pending(tenant_id=tenant_id, execution_id=execution_id)
     for node_id in skipped_nodes:
         node_type = plan_nodes.get(node_id, {}).get("type", "")
         emit(DomainEvent("step.skipped", tenant_id, execution_id, {"node_id": node_id, "node_type": node_type}))
