@@ -5,7 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from llm import crypto
-from tenants.models import TenantOwned
+from tenants.models import Tenant, TenantOwned
 from workflows.models import WorkflowDefinition, WorkflowExecution
 
 
@@ -55,7 +55,10 @@ class EventStatus(models.TextChoices):
 class WebhookEvent(TenantOwned):
     """One accepted request, stored before its workflow starts. `event_id` is its `webhook-id`."""
 
-    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="events")
+    # Every insert is on the ingest hot path, so no index is kept twice: the tenant's and the
+    # integration's lookups use the leading columns of the composite indexes below.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="events", db_index=False)
     event_id = models.CharField(max_length=255)
     event_type = models.CharField(max_length=200, blank=True)
     headers = models.JSONField(
