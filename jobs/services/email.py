@@ -151,7 +151,9 @@ def _launch(campaign: EmailCampaign, arg: CampaignInput) -> None:
             pass  # an earlier try got through
 
     sync.run(start)
-    EmailCampaign.objects.filter(pk=campaign.pk, status=CampaignStatus.PENDING).update(status=CampaignStatus.SENDING)
+    EmailCampaign.objects.for_tenant(campaign.tenant_id).filter(pk=campaign.pk, status=CampaignStatus.PENDING).update(
+        status=CampaignStatus.SENDING
+    )
 
 
 def email_campaign_relay_pending(*, limit: int = 100) -> int:

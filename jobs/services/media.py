@@ -120,7 +120,9 @@ def media_process_start(*, asset: MediaAsset) -> None:
         _launch(asset)
     except Exception as exc:
         logger.exception("could not start the variant workflow of media asset %s", asset.pk)
-        MediaAsset.objects.filter(pk=asset.pk).update(error=f"could not be queued yet: {exc}")
+        MediaAsset.objects.for_tenant(asset.tenant_id).filter(pk=asset.pk).update(
+            error=f"could not be queued yet: {exc}"
+        )
 
 
 def _launch(asset: MediaAsset) -> None:
@@ -139,7 +141,7 @@ def _launch(asset: MediaAsset) -> None:
             pass  # an earlier try got through: that run makes the variants
 
     sync.run(start)
-    MediaAsset.objects.filter(pk=asset.pk).update(queued_at=timezone.now(), error="")
+    MediaAsset.objects.for_tenant(asset.tenant_id).filter(pk=asset.pk).update(queued_at=timezone.now(), error="")
 
 
 def media_relay_pending(*, limit: int = 100) -> int:

@@ -329,8 +329,10 @@ def event_start(*, event_pk: int, now: datetime | None = None) -> str:
             logger.warning("could not start webhook event %s (attempt %s): %s", event.pk, attempts, exc)
             _attempt_failed(event.pk, f"Could not start the workflow: {exc}")
             raise
-    moved = WebhookEvent.objects.filter(pk=event.pk, status=EventStatus.PENDING).update(
-        status=EventStatus.STARTED, error="", next_attempt_at=None
+    moved = (
+        WebhookEvent.objects.for_tenant(event.tenant_id)
+        .filter(pk=event.pk, status=EventStatus.PENDING)
+        .update(status=EventStatus.STARTED, error="", next_attempt_at=None)
     )
     if moved:
         record_webhook_event(tenant_id=event.tenant_id, status="duplicate" if duplicate else "started")

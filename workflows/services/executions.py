@@ -113,7 +113,9 @@ def execution_launch(*, execution: WorkflowExecution) -> None:
     handle = sync.run(start)
     if handle is not None:
         run_id = handle.first_execution_run_id or ""
-        WorkflowExecution.objects.filter(pk=execution.pk, run_id="").update(run_id=run_id)
+        WorkflowExecution.objects.for_tenant(execution.tenant_id).filter(pk=execution.pk, run_id="").update(
+            run_id=run_id
+        )
 
 
 def execution_cancel(*, execution: WorkflowExecution, actor=None) -> WorkflowExecution:
