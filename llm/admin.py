@@ -1,7 +1,6 @@
 from django import forms
 from django.contrib import admin
 
-from llm import crypto
 from llm.models import (
     LimitPolicy,
     LLMBatch,
@@ -12,6 +11,7 @@ from llm.models import (
     ProviderCredential,
     ProviderHealth,
 )
+from mono import crypto
 
 
 class ProviderCredentialForm(forms.ModelForm):

@@ -23,7 +23,7 @@ class ProviderCredential(TenantOwned):
     """A tenant's own key (and endpoint) for a provider, overriding the platform's settings.
 
     `name` is what routes refer to (`openai`, or e.g. `local-vllm` for an OpenAI-compatible
-    endpoint). The key is stored encrypted (see `llm.crypto`) and never returned by the API.
+    endpoint). The key is stored encrypted (see `mono.crypto`) and never returned by the API.
     """
 
     name = models.SlugField(max_length=50)

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from llm import crypto, limits
+from llm import limits
 from llm.models import CachedResponse, LLMUsage, ModelPrice, ProviderCredential, ProviderHealth, UsageStatus
 from llm.providers.base import (
     ChatMessage,
@@ -33,6 +33,7 @@ from llm.providers.base import (
     build_provider,
 )
 from llm.routes import Candidate
+from mono import crypto
 from mono.errors import ServiceError, Unavailable
 from mono.events import DomainEvent, emit
 

@@ -7,16 +7,17 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from llm import crypto, router
+from llm import router
 from llm.models import LLMBatch, PromptTemplate, PromptTemplateVersion, ProviderCredential
 from llm.providers.base import ChatMessage
 from llm.routes import Candidate, RouteError, parse_route
 from llm.temporal.types import BatchInput
 from llm.temporal.workflows import LLMBatchWorkflow
+from mono import crypto
 from mono.errors import ServiceError
+from mono.kernel import templating
 from mono.temporal import queues, sync
 from mono.temporal.client import get_tenant_client
-from workflows import templating
 
 
 @dataclass(frozen=True)

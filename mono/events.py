@@ -46,3 +46,26 @@ def _deliver(event: DomainEvent) -> None:
             subscriber(event)
         except Exception:
             logger.exception("event subscriber %r failed on %s", subscriber, event.kind)
+
+
+# Audited changes ---------------------------------------------------------------------------------
+# The audit log (`audit/`) sits above `tenants/`, yet membership and key changes must be audited
+# atomically with the change. So a lower floor announces the change here, inside its transaction,
+# and the audit app (registered in its ready()) writes the row in that same transaction: an
+# error while recording rolls the change back, as a direct `audit_record` call would.
+
+AuditRecorder = Callable[..., Any]
+_audit_recorders: list[AuditRecorder] = []
+
+
+def on_audited_change(recorder: AuditRecorder) -> AuditRecorder:
+    """Register `recorder(*, tenant, action, target, actor, data)` for `audit(...)` calls."""
+    if recorder not in _audit_recorders:
+        _audit_recorders.append(recorder)
+    return recorder
+
+
+def audit(*, tenant: Any, action: str, target: Any, actor: Any = None, data: dict[str, Any] | None = None) -> None:
+    """Record a change in the audit log, now, in the caller's transaction (see `on_audited_change`)."""
+    for recorder in _audit_recorders:
+        recorder(tenant=tenant, action=action, target=target, actor=actor, data=data)

@@ -22,7 +22,6 @@ import re
 import threading
 from collections.abc import Callable
 
-from django.apps import apps
 from django.db import DatabaseError
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.metrics import MetricWrapperBase
@@ -164,6 +163,20 @@ _tenant_slugs: dict[int, str] = {}
 _tenant_slugs_lock = threading.Lock()
 
 
+# Set by the tenants app in its ready(): mono/ sits below the apps and names none of them.
+def _no_slugs(tenant_id: int) -> str | None:
+    return None
+
+
+_slug_lookup: Callable[[int], str | None] = _no_slugs
+
+
+def set_tenant_slug_lookup(lookup: Callable[[int], str | None]) -> None:
+    """Tell the metrics how to find a tenant's slug by id (may raise `DatabaseError`)."""
+    global _slug_lookup
+    _slug_lookup = lookup
+
+
 def tenant_label(tenant_id: int | None) -> str:
     """The tenant's slug, looked up once per process; `unknown` when there is none to find."""
     if tenant_id is None:
@@ -171,10 +184,8 @@ def tenant_label(tenant_id: int | None) -> str:
     slug = _tenant_slugs.get(tenant_id)
     if slug is not None:
         return slug
-    # Looked up by app label: mono/ is imported by the apps, not the other way round.
-    tenant_model = apps.get_model("tenants", "Tenant")
     try:
-        slug = tenant_model.objects.filter(pk=tenant_id).values_list("slug", flat=True).first()
+        slug = _slug_lookup(tenant_id)
     except DatabaseError:
         logger.warning("metrics: could not look up tenant %s", tenant_id, exc_info=True)
         return UNKNOWN  # not cached: the next event tries again

@@ -10,6 +10,10 @@ def tenant_get_by_slug(*, slug: str) -> Tenant | None:
     return Tenant.objects.filter(slug=slug).first()
 
 
+def tenant_slug(tenant_id: int) -> str | None:
+    return Tenant.objects.filter(pk=tenant_id).values_list("slug", flat=True).first()
+
+
 def membership_get(*, tenant: Tenant, user) -> Membership | None:
     return Membership.objects.for_tenant(tenant).filter(user=user).select_related("tenant").first()
 

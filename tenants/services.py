@@ -11,8 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
-from audit.models import AuditAction
-from audit.services import audit_record
+from mono import events
 from mono.temporal import queues, registry, sync
 from mono.temporal.client import connect, get_platform_client, get_tenant_client
 from mono.temporal.namespaces import (
@@ -120,9 +119,9 @@ def membership_add(*, tenant: Tenant, user, role: str, actor=None) -> Membership
         membership = Membership(tenant=tenant, user=user, role=role)
         membership.full_clean(validate_constraints=False)
         membership.save()
-        audit_record(
+        events.audit(
             tenant=tenant,
-            action=AuditAction.MEMBER_ADDED,
+            action="member.added",
             target=membership,
             actor=actor,
             data={"username": user.get_username(), "role": role},
@@ -140,9 +139,9 @@ def membership_set_role(*, membership: Membership, role: str, actor=None) -> Mem
     membership.full_clean(validate_constraints=False)
     membership.save(update_fields=["role"])
     if role != previous:
-        audit_record(
+        events.audit(
             tenant=membership.tenant_id,
-            action=AuditAction.MEMBER_ROLE_CHANGED,
+            action="member.role_changed",
             target=membership,
             actor=actor,
             data={"username": membership.user.get_username(), "from": previous, "to": role},
@@ -160,9 +159,9 @@ def membership_remove(*, membership: Membership, actor=None) -> None:
         .filter(user_id=membership.user_id, revoked_at=None)
         .update(revoked_at=timezone.now())
     )
-    audit_record(  # before delete(): the row must still have its id
+    events.audit(  # before delete(): the row must still have its id
         tenant=membership.tenant_id,
-        action=AuditAction.MEMBER_REMOVED,
+        action="member.removed",
         target=membership,
         actor=actor,
         data={"username": membership.user.get_username(), "role": membership.role, "credentials_revoked": revoked},
@@ -200,9 +199,9 @@ def api_key_create(*, tenant: Tenant, user, name: str, actor=None) -> tuple[ApiK
     )
     api_key.full_clean()
     api_key.save()
-    audit_record(
+    events.audit(
         tenant=tenant,
-        action=AuditAction.API_KEY_CREATED,
+        action="api_key.created",
         target=api_key,
         actor=actor,
         data={"name": name, "prefix": f"{ApiKey.PREFIX}{key_id}", "owner": user.get_username()},
@@ -215,9 +214,9 @@ def api_key_revoke(*, api_key: ApiKey, actor=None) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
-        audit_record(
+        events.audit(
             tenant=api_key.tenant_id,
-            action=AuditAction.API_KEY_REVOKED,
+            action="api_key.revoked",
             target=api_key,
             actor=actor,
             data={"name": api_key.name, "prefix": f"{ApiKey.PREFIX}{api_key.key_id}"},

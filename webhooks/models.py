@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from llm import crypto
+from mono import crypto
 from tenants.models import Tenant, TenantOwned
 from workflows.models import WorkflowDefinition, WorkflowExecution
 
@@ -12,7 +12,7 @@ from workflows.models import WorkflowDefinition, WorkflowExecution
 class Integration(TenantOwned):
     """`POST /api/v1/webhooks/integration/{slug}`, signed with the integration's secret, starts `workflow`.
 
-    Secrets are stored encrypted with the project's Fernet helper (`llm.crypto`, keyed by
+    Secrets are stored encrypted with the project's Fernet helper (`mono.crypto`, keyed by
     `LLM_CREDENTIAL_KEY` or `SECRET_KEY`): verifying needs the plain secret, so it cannot be hashed.
     After a rotation the previous secret keeps verifying until `previous_secret_expires_at`.
     """

@@ -1,6 +1,6 @@
 """E-mail writes: single sends and campaigns, one delivery row per recipient, sent on the e-mail queue.
 
-Subject, text body and optional HTML body are sandboxed Jinja2 templates (`workflows.templating`)
+Subject, text body and optional HTML body are sandboxed Jinja2 templates (`mono.kernel.templating`)
 rendered per recipient over that recipient's `context` plus `email`; a missing variable fails
 that recipient only.
 """
@@ -25,10 +25,10 @@ from jobs.temporal.types import CampaignInput, CampaignSummary
 from jobs.temporal.workflows import EmailCampaignWorkflow
 from mono import relay
 from mono.errors import ServiceError
+from mono.kernel import templating
 from mono.metrics import record_queue_job
 from mono.temporal import queues, sync
 from mono.temporal.client import get_tenant_client
-from workflows import templating
 
 logger = logging.getLogger(__name__)
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: lock_timeout ran out

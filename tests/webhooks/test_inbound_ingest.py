@@ -11,7 +11,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from llm import crypto
+from mono import crypto
 from mono.metrics import WEBHOOK_EVENTS
 from mono.temporal.client import forget_connections
 from tenants.models import Tenant

@@ -215,7 +215,7 @@ def test_diff_tolerates_malformed_definitions():
 
 def test_the_pure_modules_import_no_django():
     code = (
-        "import sys, workflows.graph, workflows.expressions, workflows.templating; "
+        "import sys, workflows.graph, mono.kernel.expressions, mono.kernel.templating; "
         "assert not any(m.startswith('django') for m in sys.modules), sorted(m for m in sys.modules if 'django' in m)"
     )
     project = Path(__file__).resolve().parents[2]

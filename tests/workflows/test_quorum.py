@@ -2,7 +2,7 @@
 
 import pytest
 
-from workflows.quorum import quorum_outcome
+from workflows.graph.quorum import quorum_outcome
 
 
 @pytest.mark.parametrize(

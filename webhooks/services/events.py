@@ -26,8 +26,7 @@ from psycopg.types.json import Jsonb
 
 from audit.models import AuditAction
 from audit.services import audit_record
-from llm import crypto
-from mono import relay
+from mono import crypto, relay
 from mono.errors import Conflict, ServiceError
 from mono.metrics import record_webhook_event
 from webhooks import signatures

@@ -14,7 +14,7 @@ from django.utils.text import slugify
 
 from audit.models import AuditAction
 from audit.services import audit_record
-from llm import crypto
+from mono import crypto
 from mono.errors import ServiceError
 from tenants.models import new_signing_secret
 from webhooks.models import Integration

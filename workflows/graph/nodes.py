@@ -12,7 +12,7 @@ from typing import Any
 
 from croniter import croniter
 
-from workflows import expressions, templating
+from mono.kernel import expressions, templating
 from workflows.graph import durations
 
 # The tenant roles an approver entry may name instead of a username. Kept here rather than

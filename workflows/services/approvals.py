@@ -1,7 +1,5 @@
 """Approvals: opened and closed by the interpreter, decided by people through the API/admin."""
 
-import time
-
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -15,7 +13,7 @@ from mono.temporal import sync
 from mono.temporal.client import get_tenant_client
 from tenants.models import Membership, Role
 from workflows.models import ApprovalDecision, ApprovalRequest, ApprovalStatus, StepStatus, WorkflowExecution
-from workflows.services.executions import step_record
+from workflows.services.steps import step_record
 from workflows.temporal.types import ApprovalState, ApprovalVote
 from workflows.temporal.workflows import InterpreterWorkflow
 
@@ -154,24 +152,13 @@ def approval_decide(*, approval: ApprovalRequest, user, decision: str, comment: 
     return state
 
 
-# The approval row commits in the activity a moment before the workflow learns the approval is
-# open; a vote landing in that gap is retried briefly instead of being refused as "closed".
-CATCH_UP_SECONDS = 5.0
-
-
 def _send_vote(approval: ApprovalRequest, send_vote) -> ApprovalState:
-    deadline = time.monotonic() + CATCH_UP_SECONDS
-    while True:
-        try:
-            return sync.run(send_vote)
-        except WorkflowUpdateFailedError as exc:
-            cause = getattr(exc.cause, "type", "")
-            if cause == "NotApprover":
-                raise PermissionDenied("You are not an approver of this step.") from exc
-            still_pending = ApprovalRequest.objects.filter(pk=approval.pk, status=ApprovalStatus.PENDING).exists()
-            if cause != "ApprovalClosed" or not still_pending or time.monotonic() > deadline:
-                raise Conflict(str(exc.cause or exc)) from exc
-        time.sleep(0.05)
+    try:
+        return sync.run(send_vote)
+    except WorkflowUpdateFailedError as exc:
+        if getattr(exc.cause, "type", "") == "NotApprover":
+            raise PermissionDenied("You are not an approver of this step.") from exc
+        raise Conflict(str(exc.cause or exc)) from exc
 
 
 def _announce_requested(approval: ApprovalRequest) -> None:

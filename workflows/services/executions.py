@@ -22,6 +22,7 @@ from workflows.models import (
     WorkflowDefinition,
     WorkflowExecution,
 )
+from workflows.services.approvals import approvals_close_pending
 from workflows.temporal.types import InterpreterInput
 from workflows.temporal.workflows import InterpreterWorkflow
 
@@ -188,10 +189,7 @@ def execution_finish(
     execution.error = error
     execution.finished_at = timezone.now()
     execution.save(update_fields=["status", "output", "error", "finished_at"])
-    # An approval opened while the run was being cancelled is closed with it. Imported here:
-    # the approvals module builds on this one.
-    from workflows.services.approvals import approvals_close_pending
-
+    # An approval opened while the run was being cancelled is closed with it.
     approvals_close_pending(tenant_id=tenant_id, execution_id=execution_id)
     for node_id in skipped_nodes:
         node_type = plan_nodes.get(node_id, {}).get("type", "")
@@ -205,47 +203,6 @@ def execution_finish(
             {"status": status, "error": error, "workflow": execution.definition.slug, "seconds": seconds},
         )
     )
-
-
-def step_record(
-    *,
-    tenant_id: int,
-    execution_id: str,
-    node_id: str,
-    node_type: str,
-    status: str,
-    output: Any = None,
-    error: str = "",
-    input: Any = None,
-    attempt: int = 1,
-) -> StepExecution:
-    """Create or move one step's row (start, wait, decision, end, approval, or a work step)."""
-    now = timezone.now()
-    finished = status in (StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED)
-    defaults = {"node_type": node_type, "status": status, "error": error, "attempt": attempt}
-    if output is not None:
-        defaults["output"] = output
-    if input is not None:
-        defaults["input"] = input
-    if finished:
-        defaults["finished_at"] = now
-    step, _ = StepExecution.objects.update_or_create(
-        tenant_id=tenant_id,
-        execution_id=execution_id,
-        node_id=node_id,
-        defaults=defaults,
-        create_defaults={**defaults, "started_at": now},
-    )
-    seconds = (step.finished_at - step.started_at).total_seconds() if finished and step.started_at else None
-    emit(
-        DomainEvent(
-            f"step.{status}",
-            tenant_id,
-            execution_id,
-            {"node_id": node_id, "node_type": node_type, "error": error, "seconds": seconds, "attempt": attempt},
-        )
-    )
-    return step
 
 
 def _labels(tenant_id: int, execution_id: str) -> dict[str, Any]:

@@ -16,14 +16,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.utils import timezone
 
 from llm import services as llm_services
 from mono.errors import ServiceError
+from mono.events import DomainEvent, emit
+from mono.kernel import templating
+from mono.kernel.outbound import OutboundPolicy, OutboundRequestRefused, send
 from tenants.models import Tenant
-from webhooks.outbound import OutboundPolicy, OutboundRequestRefused, send
-from workflows import templating
 from workflows.models import EmailTemplate, Record, StepExecution, StepStatus
-from workflows.services.executions import step_record
 
 LOCAL_STEPS = {"UpdateRecordNode"}
 
@@ -230,3 +231,44 @@ PERFORMERS = {
     "WebhookNode": webhook_call,
     "LLMNode": llm_prompt,
 }
+
+
+def step_record(
+    *,
+    tenant_id: int,
+    execution_id: str,
+    node_id: str,
+    node_type: str,
+    status: str,
+    output: Any = None,
+    error: str = "",
+    input: Any = None,
+    attempt: int = 1,
+) -> StepExecution:
+    """Create or move one step's row (start, wait, decision, end, approval, or a work step)."""
+    now = timezone.now()
+    finished = status in (StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED)
+    defaults = {"node_type": node_type, "status": status, "error": error, "attempt": attempt}
+    if output is not None:
+        defaults["output"] = output
+    if input is not None:
+        defaults["input"] = input
+    if finished:
+        defaults["finished_at"] = now
+    step, _ = StepExecution.objects.update_or_create(
+        tenant_id=tenant_id,
+        execution_id=execution_id,
+        node_id=node_id,
+        defaults=defaults,
+        create_defaults={**defaults, "started_at": now},
+    )
+    seconds = (step.finished_at - step.started_at).total_seconds() if finished and step.started_at else None
+    emit(
+        DomainEvent(
+            f"step.{status}",
+            tenant_id,
+            execution_id,
+            {"node_id": node_id, "node_type": node_type, "error": error, "seconds": seconds, "attempt": attempt},
+        )
+    )
+    return step

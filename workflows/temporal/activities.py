@@ -40,7 +40,7 @@ def execution_finish(data: ExecutionFinish) -> None:
 
 @activity.defn(name="record_step")
 def record_step(data: StepRecord) -> None:
-    executions.step_record(
+    steps.step_record(
         tenant_id=data.tenant_id,
         execution_id=data.execution_id,
         node_id=data.node_id,

@@ -20,10 +20,10 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import expressions, templating
+    from mono.kernel import expressions, templating
     from workflows.graph import durations
     from workflows.graph.compiler import Plan, PlanNode
-    from workflows.quorum import quorum_outcome
+    from workflows.graph.quorum import quorum_outcome
     from workflows.temporal.types import (
         ApprovalClose,
         ApprovalOpen,
@@ -91,6 +91,8 @@ class InterpreterWorkflow:
     def __init__(self) -> None:
         self._approvals: dict[str, _Approval] = {}
         self._tenant_id = 0
+        self._plan: Plan | None = None
+        self._steps: dict[str, Any] = {}
 
     @workflow.run
     async def run(self, data: InterpreterInput) -> InterpreterResult:
@@ -276,7 +278,11 @@ class InterpreterWorkflow:
 
     @workflow.update(name="decide")
     async def decide(self, vote: ApprovalVote) -> ApprovalState:
+        # The approval's row commits in `approval_open` a moment before this workflow learns the
+        # approval is open; a vote sent in that gap waits here for it rather than being refused.
+        await workflow.wait_condition(lambda: vote.node_id in self._approvals)
         approval = self._approvals[vote.node_id]
+        _check_vote(approval, vote)
         approval.votes[vote.username] = vote.decision  # before the await: a second vote is refused
         record = ApprovalVoteRecord(self._tenant_id, approval.approval_id, vote.username, vote.decision, vote.comment)
         await workflow.execute_activity("approval_record_vote", record, **BOOKKEEPING)
@@ -290,12 +296,22 @@ class InterpreterWorkflow:
 
     @decide.validator
     def validate_decide(self, vote: ApprovalVote) -> None:
-        approval = self._approvals.get(vote.node_id)
-        if approval is None or approval.outcome is not None:
-            raise ApplicationError(f"approval {vote.node_id} is not open", type="ApprovalClosed")
-        if vote.username not in approval.eligible:
-            raise ApplicationError(f"{vote.username} is not an approver of {vote.node_id}", type="NotApprover")
-        if vote.username in approval.votes:
-            raise ApplicationError(f"{vote.username} already decided {vote.node_id}", type="AlreadyVoted")
         if vote.decision not in ("approve", "reject"):
             raise ApplicationError(f"decision must be approve or reject, not {vote.decision!r}", type="BadDecision")
+        approval = self._approvals.get(vote.node_id)
+        if approval is not None:
+            _check_vote(approval, vote)
+            return
+        node = self._plan.nodes.get(vote.node_id) if self._plan else None
+        if node is None or node.type != "ApprovalNode" or vote.node_id in self._steps:
+            raise ApplicationError(f"approval {vote.node_id} is not open", type="ApprovalClosed")
+
+
+def _check_vote(approval: _Approval, vote: ApprovalVote) -> None:
+    """Refuse a vote on a closed approval, from a non-approver, or a second one from the same person."""
+    if approval.outcome is not None:
+        raise ApplicationError(f"approval {vote.node_id} is not open", type="ApprovalClosed")
+    if vote.username not in approval.eligible:
+        raise ApplicationError(f"{vote.username} is not an approver of {vote.node_id}", type="NotApprover")
+    if vote.username in approval.votes:
+        raise ApplicationError(f"{vote.username} already decided {vote.node_id}", type="AlreadyVoted")

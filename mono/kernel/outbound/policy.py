@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network, ip_network
 
-from webhooks.outbound.addresses import IPAddress, ends_in_number, is_dns_name
+from mono.kernel.outbound.addresses import IPAddress, ends_in_number, is_dns_name
 
 
 @dataclass(frozen=True)

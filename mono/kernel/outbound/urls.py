@@ -8,9 +8,9 @@ from typing import Any, NamedTuple
 
 import httpx
 
-from webhooks.outbound.addresses import IPAddress, address_refusal, canonical_ipv4, ends_in_number, is_dns_name
-from webhooks.outbound.errors import OutboundRequestFailed, OutboundRequestRefused
-from webhooks.outbound.policy import OutboundPolicy
+from mono.kernel.outbound.addresses import IPAddress, address_refusal, canonical_ipv4, ends_in_number, is_dns_name
+from mono.kernel.outbound.errors import OutboundRequestFailed, OutboundRequestRefused
+from mono.kernel.outbound.policy import OutboundPolicy
 
 # Same call shape as ``socket.getaddrinfo``; tests pass a fake to script DNS answers.
 Resolver = Callable[..., Sequence[tuple[Any, ...]]]

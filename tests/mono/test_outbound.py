@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from standardwebhooks import Webhook
 
-from webhooks.outbound import (
+from mono.kernel.outbound import (
     OutboundPolicy,
     OutboundRequestFailed,
     OutboundRequestRefused,

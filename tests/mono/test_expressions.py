@@ -2,7 +2,7 @@
 
 import pytest
 
-from workflows.expressions import (
+from mono.kernel.expressions import (
     MAX_EXPRESSION_CHARS,
     ExpressionError,
     check_condition,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from workflows.templating import (
+from mono.kernel.templating import (
     MAX_OUTPUT_CHARS,
     TemplateError,
     check,

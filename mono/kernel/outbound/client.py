@@ -11,11 +11,11 @@ from typing import Any
 
 import httpx
 
-from webhooks.outbound.errors import OutboundRequestRefused, ResponseTooLarge
-from webhooks.outbound.policy import OutboundPolicy
-from webhooks.outbound.signing import SIGNATURE_HEADERS, signature_headers
-from webhooks.outbound.transport import Deadline, pinned_client
-from webhooks.outbound.urls import CheckedURL, Resolver, check_url, refuse_ambiguous_characters
+from mono.kernel.outbound.errors import OutboundRequestRefused, ResponseTooLarge
+from mono.kernel.outbound.policy import OutboundPolicy
+from mono.kernel.outbound.signing import SIGNATURE_HEADERS, signature_headers
+from mono.kernel.outbound.transport import Deadline, pinned_client
+from mono.kernel.outbound.urls import CheckedURL, Resolver, check_url, refuse_ambiguous_characters
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 

@@ -19,17 +19,17 @@ byte leaves the machine:
 ``allowed_hosts`` in the policy lifts the address check for development and tests.
 """
 
-from webhooks.outbound.client import OutboundResponse, send
-from webhooks.outbound.errors import (
+from mono.kernel.outbound.client import OutboundResponse, send
+from mono.kernel.outbound.errors import (
     OutboundError,
     OutboundRequestFailed,
     OutboundRequestRefused,
     OutboundTimeout,
     ResponseTooLarge,
 )
-from webhooks.outbound.policy import OutboundPolicy
-from webhooks.outbound.signing import signature_headers
-from webhooks.outbound.urls import CheckedURL, Resolver, check_url
+from mono.kernel.outbound.policy import OutboundPolicy
+from mono.kernel.outbound.signing import signature_headers
+from mono.kernel.outbound.urls import CheckedURL, Resolver, check_url
 
 __all__ = [
     "CheckedURL",

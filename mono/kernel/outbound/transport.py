@@ -16,8 +16,8 @@ from typing import Any
 import httpcore
 import httpx
 
-from webhooks.outbound.errors import OutboundRequestFailed, OutboundTimeout
-from webhooks.outbound.urls import CheckedURL
+from mono.kernel.outbound.errors import OutboundRequestFailed, OutboundTimeout
+from mono.kernel.outbound.urls import CheckedURL
 
 
 class Deadline:
