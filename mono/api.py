@@ -1,7 +1,7 @@
 """API-wide DRF glue."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions
+from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -23,11 +23,21 @@ def exception_handler(exc, context):
 
 
 class OptionalSlashRouter(SimpleRouter):
-    """API paths are written without a trailing slash (`/api/v1/members/3`); one is tolerated."""
+    """API paths are written without a trailing slash (`/api/v1/members/3`); one is tolerated.
+
+    Ids in paths are integers unless a viewset says otherwise (`lookup_value_regex`): a path
+    whose id is not a number matches no route and answers 404, exactly like a missing object,
+    instead of reaching the database with a value it cannot compare.
+    """
 
     def __init__(self):
         super().__init__()
         self.trailing_slash = "/?"
+
+    def get_lookup_regex(self, viewset, lookup_prefix=""):
+        lookup_url_kwarg = getattr(viewset, "lookup_url_kwarg", None) or getattr(viewset, "lookup_field", "pk")
+        value = getattr(viewset, "lookup_value_regex", "[0-9]+")
+        return f"(?P<{lookup_prefix}{lookup_url_kwarg}>{value})"
 
 
 def schema_generation(view) -> bool:
@@ -40,3 +50,9 @@ def validated(serializer_class, data, **kwargs) -> dict:
     serializer = serializer_class(data=data, **kwargs)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+class LimitOffsetPagination(pagination.LimitOffsetPagination):
+    """`?limit=` is capped: a caller cannot ask one page to hold the whole table."""
+
+    max_limit = 200

@@ -76,8 +76,28 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL")}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Every process draws its connections from one bounded psycopg pool (Django's native pooling).
+# Under ASGI each request runs on a thread of its own, and persistent per-thread connections
+# (CONN_MAX_AGE) would grow with the number of threads until PostgreSQL refuses more; a pool
+# keeps the count at DATABASE_POOL_MAX_SIZE per process, whatever the concurrency. A request
+# that waits longer than DATABASE_POOL_TIMEOUT_SECONDS for a connection answers 503 with
+# Retry-After (`mono.middleware.DatabaseBusyMiddleware`). The web, worker and relay processes
+# size their pools separately (README, "Database connections"). DATABASE_POOL_MAX_SIZE=0 turns
+# pooling off and falls back to per-thread connections kept for DATABASE_CONN_MAX_AGE seconds.
+DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=16)
+if DATABASE_POOL_MAX_SIZE > 0:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(env.int("DATABASE_POOL_MIN_SIZE", default=2), DATABASE_POOL_MAX_SIZE),
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        "timeout": env.float("DATABASE_POOL_TIMEOUT_SECONDS", default=10.0),
+        # Connections are recycled after an hour, and closed after 10 idle minutes above min_size.
+        "max_lifetime": 3600.0,
+        "max_idle": 600.0,
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -138,6 +158,9 @@ CHANNEL_LAYERS = {
     )
 }
 
+# The largest JSON body the API reads (413 above it); uploads have their own limits per kind.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "tenants.authentication.ApiKeyAuthentication",
@@ -145,7 +168,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["tenants.permissions.HasTenantRole"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "mono.api.LimitOffsetPagination",
+    # JSON only, unless a view says otherwise (uploads): the schema then says what is accepted.
+    "DEFAULT_PARSER_CLASSES": ["mono.parsers.JSONParser"],
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "mono.api.exception_handler",
     "UNAUTHENTICATED_USER": None,

@@ -26,3 +26,5 @@ urlpatterns = [
     path("", include("django_prometheus.urls")),
     path("", include("console.urls")),
 ]
+
+handler500 = "mono.views.server_error"

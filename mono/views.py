@@ -8,16 +8,20 @@ fails, so a load balancer can stop sending traffic until it recovers.
 
 import asyncio
 import logging
+import sys
 import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from psycopg_pool import PoolTimeout
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
 from mono.temporal import sync
@@ -104,3 +108,42 @@ READINESS_CHECKS: dict[str, Callable[[], None]] = {
     "temporal": _check_temporal,
     "channel_layer": _check_channel_layer,
 }
+
+
+# Errors ------------------------------------------------------------------------------------------
+
+# How long a client should wait before trying again when the database had no connection free.
+DATABASE_BUSY_RETRY_AFTER_SECONDS = 1
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's `handler500`: a database that cannot hand out a connection answers 503, not 500.
+
+    The pool waits `DATABASE_POOL_TIMEOUT_SECONDS` for a free connection; past that (or when
+    PostgreSQL itself refuses a connection) the request fails before it changed anything, so the
+    honest answer is "busy, try again" with `Retry-After`. Every other error stays a 500.
+    """
+    exc = sys.exc_info()[1]
+    if _database_unavailable(exc):
+        response = JsonResponse({"detail": "The service is busy; try again shortly."}, status=503)
+        response["Retry-After"] = str(DATABASE_BUSY_RETRY_AFTER_SECONDS)
+        return response
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Internal server error."}, status=500)
+    return defaults.server_error(request)
+
+
+def _database_unavailable(exc: BaseException | None) -> bool:
+    while exc is not None:
+        if isinstance(exc, PoolTimeout):
+            return True
+        if isinstance(exc, psycopg.OperationalError) and _connection_refused(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _connection_refused(exc: psycopg.OperationalError) -> bool:
+    # Raised by connect() only: the server is full or not accepting connections at all.
+    message = str(exc)
+    return "too many clients" in message or "connection refused" in message.lower() or exc.sqlstate == "53300"

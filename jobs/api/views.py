@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -21,6 +21,7 @@ from jobs.api.serializers import (
 from jobs.models import EmailCampaign, MediaAsset, MediaKind
 from jobs.services import email, media
 from mono.api import schema_generation, validated
+from mono.parsers import JSONParser
 from tenants.permissions import Permission
 
 

@@ -165,6 +165,7 @@ class WorkflowViewSet(viewsets.ModelViewSet):
 
 class ExecutionViewSet(viewsets.ReadOnlyModelViewSet):
     required_permissions = {"cancel": Permission.EXECUTE}
+    lookup_value_regex = "[^/]+"  # execution ids are business keys, not numbers
 
     def get_queryset(self):
         if schema_generation(self):
