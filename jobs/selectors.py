@@ -2,7 +2,7 @@
 
 from django.db.models import Prefetch, QuerySet
 
-from jobs.models import EmailCampaign, EmailDelivery, MediaAsset, MediaVariant
+from jobs.models import EmailCampaign, MediaAsset, MediaVariant
 
 
 def media_list(*, tenant, kind: str | None = None, status: str | None = None) -> QuerySet[MediaAsset]:
@@ -23,11 +23,3 @@ def media_get(*, tenant, asset_id: int) -> MediaAsset | None:
 def campaign_list(*, tenant, kind: str | None = None) -> QuerySet[EmailCampaign]:
     campaigns = EmailCampaign.objects.for_tenant(tenant)
     return campaigns.filter(kind=kind) if kind else campaigns
-
-
-def campaign_get(*, tenant, campaign_id: int) -> EmailCampaign | None:
-    return campaign_list(tenant=tenant).filter(pk=campaign_id).first()
-
-
-def delivery_list(*, tenant, campaign: EmailCampaign) -> QuerySet[EmailDelivery]:
-    return EmailDelivery.objects.for_tenant(tenant).filter(campaign=campaign)

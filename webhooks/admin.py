@@ -22,8 +22,8 @@ class IntegrationAdminForm(forms.ModelForm):
 class IntegrationAdmin(admin.ModelAdmin):
     """Secrets are never shown; create and rotate them through the API, which shows them once.
 
-    A change is saved by `integration_update`, like one made over the API: validated, audited,
-    and seen by ingest in this process at once.
+    A change is saved by `integration_update` and a deletion made by `integration_delete`, like
+    over the API: validated, audited, and seen by ingest in this process at once.
     """
 
     form = IntegrationAdminForm
@@ -41,6 +41,13 @@ class IntegrationAdmin(admin.ModelAdmin):
         changes = {field: form.cleaned_data[field] for field in form.changed_data}
         if changes:
             integrations.integration_update(integration=obj, actor=request.user, **changes)
+
+    def delete_model(self, request, obj):
+        integrations.integration_delete(integration=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for integration in queryset:
+            integrations.integration_delete(integration=integration, actor=request.user)
 
 
 @admin.register(WebhookEvent)

@@ -8,6 +8,7 @@ from workflows.models import (
     ApprovalDecision,
     ApprovalRequest,
     ApprovalStatus,
+    DefinitionStatus,
     EmailTemplate,
     Record,
     StepExecution,
@@ -15,7 +16,7 @@ from workflows.models import (
     WorkflowExecution,
     WorkflowVersion,
 )
-from workflows.services import approvals
+from workflows.services import approvals, definitions
 
 
 def pretty_json(value) -> str:
@@ -36,15 +37,42 @@ class VersionInline(admin.TabularInline):
 
 @admin.register(WorkflowDefinition)
 class WorkflowDefinitionAdmin(admin.ModelAdmin):
+    """Every change is saved by the definition service, as over the API.
+
+    The service keeps the Temporal Schedule of a `trigger: schedule` workflow in step with its
+    status and writes the audit events; a plain `save()` here would skip both.
+    """
+
     list_display = ["name", "tenant", "status", "updated_at"]
     list_filter = ["status", "tenant"]
     search_fields = ["name", "slug"]
     readonly_fields = ["tenant", "slug", "created_by", "created_at", "updated_at"]
     fields = ["tenant", "name", "slug", "description", "status", "created_by", "created_at", "updated_at"]
     inlines = [VersionInline]
+    actions = ["publish", "archive"]
 
     def has_add_permission(self, request) -> bool:
         return False  # definitions are drawn in the editor or posted to the API
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # archived instead, like the API's DELETE: runs keep their definition
+
+    def save_model(self, request, obj, form, change):
+        changes = {field: form.cleaned_data[field] for field in form.changed_data}
+        if changes:
+            definitions.definition_update(definition=obj, actor=request.user, **changes)
+
+    @admin.action(description="Publish selected")
+    def publish(self, request, queryset):
+        for definition in queryset.exclude(status=DefinitionStatus.PUBLISHED):
+            definitions.definition_update(definition=definition, actor=request.user, status=DefinitionStatus.PUBLISHED)
+            self.message_user(request, f"{definition}: published.")
+
+    @admin.action(description="Archive selected (removes their schedules)")
+    def archive(self, request, queryset):
+        for definition in queryset.exclude(status=DefinitionStatus.ARCHIVED):
+            definitions.definition_archive(definition=definition, actor=request.user)
+            self.message_user(request, f"{definition}: archived.")
 
 
 @admin.register(WorkflowVersion)
@@ -65,6 +93,9 @@ class WorkflowVersionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # deleting the newest version would change the definition behind its service
 
 
 class StepInline(admin.TabularInline):

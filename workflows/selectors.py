@@ -4,7 +4,6 @@ from django.db.models import Max, QuerySet
 
 from workflows.models import (
     ApprovalRequest,
-    ApprovalStatus,
     DefinitionStatus,
     WorkflowDefinition,
     WorkflowExecution,
@@ -53,7 +52,3 @@ def approval_list(
     if execution_id:
         approvals = approvals.filter(execution_id=execution_id)
     return approvals
-
-
-def pending_approval_count(*, tenant, user) -> int:
-    return approval_list(tenant=tenant, user=user, status=ApprovalStatus.PENDING).count()

@@ -29,7 +29,6 @@ from temporalio.service import RPCError, RPCStatusCode
 from mono.temporal import search_attributes
 from mono.temporal.client import platform_namespace, tenant_namespace
 
-DEFAULT_TENANT_RETENTION_DAYS = 90
 NEW_NAMESPACE_VISIBILITY_SECONDS = 20.0
 
 

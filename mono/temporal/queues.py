@@ -3,6 +3,13 @@
 Tenant queues live in the tenant's own namespace; the `tenant-{id}-` prefix of the job queues is
 kept from the original design so a queue name alone says whose work it is (in metrics, logs and
 the Temporal UI). Platform queues live in the platform namespace.
+
+The seed's job queue table maps onto these queues as follows:
+
+    tenant   process-image     -> PROCESS_IMAGE     (tenant-{id}-process-image; also a legacy alias)
+    tenant   send-email        -> SEND_EMAIL        (tenant-{id}-send-email)
+    global   housekeeping      -> HOUSEKEEPING      (global-housekeeping)
+    global   cleanup-orphaned  -> CLEANUP_ORPHANED  (global-cleanup-orphaned)
 """
 
 from dataclasses import dataclass
@@ -51,12 +58,7 @@ ALL_QUEUES: tuple[Queue, ...] = (
 )
 QUEUES_BY_KEY = {queue.key: queue for queue in ALL_QUEUES}
 
-# The seed's job queue table, kept for callers that still use its names. The legacy untenanted
-# `process-image` name is accepted and resolved to the tenant's own image queue.
-JOB_QUEUES = {
-    "tenant": {"process-image": PROCESS_IMAGE, "send-email": SEND_EMAIL},
-    "global": {"housekeeping": HOUSEKEEPING, "cleanup-orphaned": CLEANUP_ORPHANED},
-}
+# The seed's untenanted `process-image` name is accepted and resolved to the tenant's own image queue.
 LEGACY_ALIASES = {"process-image": PROCESS_IMAGE}
 
 

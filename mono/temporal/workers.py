@@ -176,7 +176,6 @@ class TemporalWorkerManager:
         self._provisioned: set[str] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
-        self._wake: asyncio.Event | None = None
         self.reconciled = asyncio.Event()  # set after each reconcile; tests and readiness wait on it
         self.stopped = threading.Event()  # set once every worker has shut down
         self.last_reconcile_error: str | None = None
@@ -187,7 +186,6 @@ class TemporalWorkerManager:
         """Host workers until `request_stop()`; then shut them down gracefully."""
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        self._wake = asyncio.Event()
         client = await connect()
         namespaces = TemporalNamespaceManager(client)
         executor = ThreadPoolExecutor(max_workers=self._activity_threads, thread_name_prefix="activity")
@@ -211,11 +209,6 @@ class TemporalWorkerManager:
         if self._loop and self._stop and not self.stopped.is_set():
             self._loop.call_soon_threadsafe(self._stop.set)
 
-    def refresh_now(self) -> None:
-        """Reconcile at once instead of at the next interval (thread-safe)."""
-        if self._loop and self._wake:
-            self._loop.call_soon_threadsafe(self._wake.set)
-
     def health(self) -> dict:
         workers = [state.as_dict() for state in list(self._workers.values())]
         return {
@@ -233,14 +226,11 @@ class TemporalWorkerManager:
     # Reconciliation --------------------------------------------------------------------------
 
     async def _sleep_until_next_round(self) -> None:
-        self._wake.clear()
-        waiters = [
-            asyncio.ensure_future(self._stop.wait()),
-            asyncio.ensure_future(self._wake.wait()),
-        ]
-        await asyncio.wait(waiters, timeout=self._refresh_seconds, return_when=asyncio.FIRST_COMPLETED)
-        for waiter in waiters:
-            waiter.cancel()
+        """Wait one refresh interval, or less if a stop is requested meanwhile."""
+        try:
+            await asyncio.wait_for(self._stop.wait(), timeout=self._refresh_seconds)
+        except TimeoutError:
+            pass
 
     async def _reconcile(self, namespaces: TemporalNamespaceManager, executor: ThreadPoolExecutor) -> None:
         tenants = await asyncio.to_thread(self._tenant_source)

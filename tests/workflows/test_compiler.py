@@ -90,15 +90,9 @@ def test_edges_from_a_decision_follow_only_the_taken_branch():
     assert [e.id for e in plan.edges_from("big", "yes")] == ["big-high"]
 
 
-def test_edges_not_taken_are_the_other_branch():
-    plan = compile_definition(DECISION_THEN_JOIN)
-    assert [e.id for e in plan.edges_not_taken("big", True)] == ["big-low"]
-
-
-def test_a_node_without_handles_follows_every_edge_and_skips_none():
+def test_a_node_without_handles_follows_every_edge():
     plan = compile_definition(FAN_OUT_FAN_IN)
     assert [e.id for e in plan.edges_from("start")] == ["s-l", "s-r"]
-    assert plan.edges_not_taken("start", None) == ()
 
 
 def test_a_decision_needs_a_handle_to_choose_its_edges():
@@ -110,7 +104,6 @@ def test_a_decision_needs_a_handle_to_choose_its_edges():
 def test_a_rejected_approval_without_a_rejected_edge_follows_nothing():
     plan = approval_plan(rejected_edge=False)
     assert plan.edges_from("ok", "rejected") == ()
-    assert [e.id for e in plan.edges_not_taken("ok", "rejected")] == ["ok-yes"]
 
 
 def test_a_rejected_approval_follows_its_rejected_edge():

@@ -2,7 +2,7 @@
 
 Semantics the plan is built for (dead-path elimination): a node runs once every incoming edge is
 resolved and at least one was taken; when a node finishes, `edges_from(node, handle)` are taken
-and `edges_not_taken(node, handle)` are resolved as not taken; a node whose incoming edges are
+and its other outgoing edges are resolved as not taken; a node whose incoming edges are
 all not taken is skipped, and all its outgoing edges are not taken in turn. So a join after a
 Decision runs once, and an Approval rejected with no `rejected` edge ends its path.
 
@@ -72,11 +72,6 @@ class Plan:
         if chosen not in kind.handles:
             raise ValueError(f"{node.type} {node_id!r} finishes through one of {kind.handles}, not {handle!r}")
         return tuple(edge for edge in node.outgoing if edge.handle == chosen)
-
-    def edges_not_taken(self, node_id: str, handle: str | bool | None = None) -> tuple[PlanEdge, ...]:
-        """The outgoing edges of `node_id` that `edges_from` does not follow (to mark as dead paths)."""
-        taken = {edge.id for edge in self.edges_from(node_id, handle)}
-        return tuple(edge for edge in self.nodes[node_id].outgoing if edge.id not in taken)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict; `Plan.from_dict` reads it back."""
