@@ -158,6 +158,9 @@ CHANNEL_LAYERS = {
     )
 }
 
+# How long a process reuses a resolved API key (its tenant, user and role) before reading it
+# again; changes made in the same process apply at once, other processes see them within this.
+API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=5.0)
 # The largest JSON body the API reads (413 above it); uploads have their own limits per kind.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 

@@ -46,7 +46,8 @@ def resolve_membership(request):
         tenant = request.auth.tenant
         if requested_slug and requested_slug != tenant.slug:
             raise exceptions.PermissionDenied(f"This API key belongs to another tenant than {requested_slug!r}.")
-        membership = membership_get(tenant=tenant, user=request.user)
+        # Resolved with the key (and cached with it) by `api_key_authenticate`.
+        membership = getattr(request.auth, "membership", None) or membership_get(tenant=tenant, user=request.user)
     else:
         membership = membership_for_request(user=request.user, tenant_slug=requested_slug)
         if membership is None and requested_slug:

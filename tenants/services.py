@@ -1,10 +1,14 @@
 """Writes for tenants, memberships and API keys."""
 
 import logging
+import pickle
 import secrets
+import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -56,6 +60,7 @@ def tenant_update(*, tenant: Tenant, **fields) -> Tenant:
         setattr(tenant, field, value)
     tenant.full_clean()
     tenant.save(update_fields=list(fields))
+    api_key_cache_clear()  # keys resolved with the old tenant (e.g. still active) are stale
     if retention_changed:
         transaction.on_commit(lambda: tenant_namespace_provision_quietly(tenant=tenant))
     return tenant
@@ -138,6 +143,7 @@ def membership_set_role(*, membership: Membership, role: str, actor=None) -> Mem
     membership.role = role
     membership.full_clean(validate_constraints=False)
     membership.save(update_fields=["role"])
+    api_key_cache_clear()
     if role != previous:
         events.audit(
             tenant=membership.tenant_id,
@@ -167,6 +173,7 @@ def membership_remove(*, membership: Membership, actor=None) -> None:
         data={"username": membership.user.get_username(), "role": membership.role, "credentials_revoked": revoked},
     )
     membership.delete()
+    api_key_cache_clear()
 
 
 def _ensure_another_owner(membership: Membership) -> None:
@@ -214,6 +221,7 @@ def api_key_revoke(*, api_key: ApiKey, actor=None) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+        api_key_cache_clear()
         events.audit(
             tenant=api_key.tenant_id,
             action="api_key.revoked",
@@ -230,20 +238,74 @@ LAST_USED_RESOLUTION_SECONDS = 60
 
 
 def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
-    """The active key matching `raw_key`, or None; notes when it was last used."""
+    """The active key matching `raw_key`, or None; notes when it was last used.
+
+    The key comes with its tenant, user and `membership` (None if the user left the tenant)
+    loaded, from a per-process cache kept `API_KEY_CACHE_SECONDS` (default 5): every API request
+    authenticates, and this saves it two queries. The secret is checked on every call. Changes
+    made in this process (revoking a key, a role change, removing a member, deactivating a
+    tenant) clear the cache at once; other processes see them within the cache time.
+    """
     if not raw_key.startswith(ApiKey.PREFIX):
         return None
     key_id, sep, secret = raw_key[len(ApiKey.PREFIX) :].partition("_")
     if not sep:
         return None
-    api_key = ApiKey.objects.select_related("tenant", "user").filter(key_id=key_id, revoked_at=None).first()
-    if api_key is None or not secrets.compare_digest(api_key.secret_hash, ApiKey.hash_secret(secret)):
+    api_key = _api_keys.get(key_id)
+    if api_key is None:
+        api_key = ApiKey.objects.select_related("tenant", "user").filter(key_id=key_id, revoked_at=None).first()
+        if api_key is None:
+            return None
+        api_key.membership = Membership.objects.for_tenant(api_key.tenant).filter(user_id=api_key.user_id).first()
+        if api_key.membership is not None:
+            api_key.membership.tenant = api_key.tenant
+        _api_keys.put(key_id, api_key)
+    if not secrets.compare_digest(api_key.secret_hash, ApiKey.hash_secret(secret)):
         return None
     now = timezone.now()
     if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
+        _api_keys.put(key_id, api_key)
     return api_key
+
+
+class _ApiKeyCache:
+    """Resolved keys by key id, each kept a few seconds; every `get` returns a fresh copy, so a
+    request that changes its tenant or user object never changes what the next one sees."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, bytes]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key_id: str) -> ApiKey | None:
+        entry = self._entries.get(key_id)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return pickle.loads(entry[1])  # noqa: S301 (bytes this process pickled itself)
+
+    def put(self, key_id: str, api_key: ApiKey) -> None:
+        expires = time.monotonic() + settings.API_KEY_CACHE_SECONDS
+        with self._lock:
+            if len(self._entries) >= self.MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[key_id] = (expires, pickle.dumps(api_key))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_api_keys = _ApiKeyCache()
+
+
+def api_key_cache_clear() -> None:
+    """Forget every resolved key in this process, now and again once the change commits (a
+    request between the two could cache the state from before the change)."""
+    _api_keys.clear()
+    transaction.on_commit(_api_keys.clear)
 
 
 # Probes ----------------------------------------------------------------------------------------
