@@ -26,7 +26,7 @@ README = ROOT / "README.md"
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory, temporal_server):
     root = project_copy(tmp_path_factory.mktemp("fresh-clone"))
-    with fresh_database("newcomer_stack") as database_url:
+    with fresh_database("stack") as database_url:
         with make_run(root, database_url=database_url, temporal_address=temporal_server.address) as stack:
             yield stack
 
@@ -71,7 +71,7 @@ def test_make_run_leaves_its_environment_where_manage_py_finds_it(platform):
 
     seen = second_terminal(
         platform,
-        ".venv/bin/python manage.py shell -c "
+        ".venv/bin/python manage.py shell -v 0 -c "
         "\"from django.conf import settings as s; print(s.DATABASES['default']['NAME'], s.TEMPORAL_ADDRESS)\"",
     )
     assert seen.returncode == 0, seen.stderr

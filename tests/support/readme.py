@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,22 +89,24 @@ def run_until_shown(step: Step, *, cwd: Path, env: dict[str, str], timeout: floa
         text=True,
         start_new_session=True,
     )
-    os.set_blocking(process.stdout.fileno(), False)
     lines: list[str] = []
-    buffer = ""
+    reader = threading.Thread(target=lambda: lines.extend(line.rstrip("\n") for line in process.stdout), daemon=True)
+    reader.start()
     deadline = time.monotonic() + timeout
     try:
-        while not output_matches(step.expected, lines) and time.monotonic() < deadline and process.poll() is None:
-            buffer += process.stdout.read() or ""
-            *complete, buffer = buffer.split("\n")
-            lines += complete
+        while not output_matches(step.expected, list(lines)) and time.monotonic() < deadline:
+            if process.poll() is not None:
+                break
             time.sleep(0.1)
+        shown = list(lines)
     finally:
         os.killpg(process.pid, signal.SIGINT)
         try:
-            rest, _ = process.communicate(timeout=30)
+            process.wait(30)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
-            rest, _ = process.communicate()
-    shown = lines if output_matches(step.expected, lines) else lines + (buffer + (rest or "")).splitlines()
+            process.wait()
+        reader.join(5)
+    if not output_matches(step.expected, shown):
+        shown = list(lines)
     return Outcome(step, process.returncode, shown)

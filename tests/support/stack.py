@@ -11,7 +11,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -47,7 +46,7 @@ def project_copy(target: Path) -> Path:
             continue  # not needed to run, and a deleted file may still be listed
         (target / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target / name)
-    (target / ".venv").symlink_to(Path(sys.executable).resolve().parents[1], target_is_directory=True)
+    (target / ".venv").symlink_to((ROOT / ".venv").resolve(), target_is_directory=True)
     return target
 
 
