@@ -98,6 +98,8 @@ class AuditEvent(TenantOwned):
             models.Index(fields=["tenant", "action", "-created_at"], name="audit_tenant_action_time"),
             models.Index(fields=["tenant", "target_type", "target_id"], name="audit_tenant_target"),
         ]
+        verbose_name = "audit event"
+        verbose_name_plural = "audit events"
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_type}:{self.target_id} by {self.actor_label}"

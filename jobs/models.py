@@ -61,6 +61,8 @@ class MediaAsset(TenantOwned):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["tenant", "status"], name="media_tenant_status")]
+        verbose_name = "media asset"
+        verbose_name_plural = "media assets"
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.kind}, {self.status})"
@@ -79,6 +81,8 @@ class MediaVariant(TenantOwned):
     class Meta:
         ordering = ["asset", "name"]
         constraints = [models.UniqueConstraint(fields=["asset", "name"], name="media_variant_unique_name")]
+        verbose_name = "media variant"
+        verbose_name_plural = "media variants"
 
     def __str__(self) -> str:
         return f"{self.name} {self.width}x{self.height} {self.format}"
@@ -115,6 +119,8 @@ class EmailCampaign(TenantOwned):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = "e-mail campaign"
+        verbose_name_plural = "e-mail campaigns"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.status})"
@@ -142,6 +148,7 @@ class EmailDelivery(TenantOwned):
     class Meta:
         ordering = ["campaign", "id"]
         constraints = [models.UniqueConstraint(fields=["campaign", "recipient"], name="delivery_unique_recipient")]
+        verbose_name = "e-mail delivery"
         verbose_name_plural = "e-mail deliveries"
 
     def __str__(self) -> str:

@@ -36,6 +36,8 @@ class ProviderCredential(TenantOwned):
     class Meta:
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="credential_unique_name")]
+        verbose_name = "provider credential"
+        verbose_name_plural = "provider credentials"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.kind})"
@@ -53,6 +55,8 @@ class ModelPrice(models.Model):
     class Meta:
         ordering = ["provider", "model"]
         constraints = [models.UniqueConstraint(fields=["provider", "model"], name="price_unique_model")]
+        verbose_name = "model price"
+        verbose_name_plural = "model prices"
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.model}"
@@ -71,6 +75,8 @@ class PromptTemplate(TenantOwned):
     class Meta:
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="prompt_template_unique_name")]
+        verbose_name = "prompt template"
+        verbose_name_plural = "prompt templates"
 
     def __str__(self) -> str:
         return self.name
@@ -95,6 +101,8 @@ class PromptTemplateVersion(TenantOwned):
     class Meta:
         ordering = ["template", "-number"]
         constraints = [models.UniqueConstraint(fields=["template", "number"], name="prompt_version_unique_number")]
+        verbose_name = "prompt template version"
+        verbose_name_plural = "prompt template versions"
 
     def __str__(self) -> str:
         return f"{self.template} v{self.number}"
@@ -135,6 +143,8 @@ class LLMUsage(TenantOwned):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["tenant", "created_at"])]
+        verbose_name = "LLM usage record"
+        verbose_name_plural = "LLM usage records"
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.model} {self.status}"
@@ -150,6 +160,8 @@ class LimitPolicy(TenantOwned):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "provider"], name="limit_unique_provider")]
+        verbose_name = "limit policy"
+        verbose_name_plural = "limit policies"
 
     def __str__(self) -> str:
         return f"{self.tenant_id}:{self.provider or '*'}"
@@ -170,6 +182,8 @@ class LimitUsage(TenantOwned):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["policy", "window"], name="limit_usage_unique_window")]
+        verbose_name = "limit usage window"
+        verbose_name_plural = "limit usage windows"
 
 
 class CachedResponse(TenantOwned):
@@ -180,6 +194,8 @@ class CachedResponse(TenantOwned):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "key"], name="cache_unique_key")]
+        verbose_name = "cached LLM response"
+        verbose_name_plural = "cached LLM responses"
 
 
 class ProviderHealth(models.Model):
@@ -190,6 +206,10 @@ class ProviderHealth(models.Model):
     consecutive_failures = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "provider health"
+        verbose_name_plural = "provider health"
 
     def __str__(self) -> str:
         return self.key
@@ -215,6 +235,8 @@ class LLMBatch(TenantOwned):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = "LLM batch"
+        verbose_name_plural = "LLM batches"
 
     def __str__(self) -> str:
         return self.id

@@ -6,7 +6,10 @@
   data lives in `.data/postgres`.
 - Temporal: `TEMPORAL_ADDRESS` if something answers there, else the dev server from the
   virtualenv on 7233 with its web UI on 8233 and its state in `.data/temporal.db`.
-- Then: migrations, namespaces, a demo tenant and admin user, the platform schedules
+- The environment it chose (`DEBUG`, `SECRET_KEY`, `DATABASE_URL`, `TEMPORAL_ADDRESS`) goes to
+  `.data/dev.env`, which the settings read when there is no `.env`: `manage.py` in a second
+  terminal then reaches this platform. A user's own `.env` is read here too and never written.
+- Then: migrations, static files, namespaces, a demo tenant and admin user, the platform schedules
   (`sync_schedules`), the ASGI web server (uvicorn), the workers (`runworkers`) and the relay
   that starts what Temporal could not take at once (`relay_starts --loop`).
   Ctrl-C stops everything this command started. Running it again reuses the same data, so it is
@@ -26,6 +29,10 @@ from mono.temporal.devserver import TemporalDevServer, port_open
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
+USER_ENV_FILE = ROOT / ".env"
+# Read by `mono/settings.py` when there is no `.env`; the process environment wins over both.
+DEV_ENV_FILE = DATA / "dev.env"
+DEV_ENV_VARIABLES = ("DEBUG", "SECRET_KEY", "DATABASE_URL", "TEMPORAL_ADDRESS")
 DEMO_USER, DEMO_PASSWORD, DEMO_TENANT = "admin", "admin", "demo"
 
 
@@ -61,6 +68,34 @@ def temporal(address: str | None) -> tuple[str, TemporalDevServer | None]:
     return server.address, server
 
 
+def base_environment() -> dict[str, str]:
+    """The process environment, then the user's `.env` for what it lacks, then laptop defaults."""
+    if USER_ENV_FILE.is_file():
+        import environ
+
+        environ.Env.read_env(USER_ENV_FILE)  # never overwrites what the process already has
+    env = dict(os.environ)
+    env.setdefault("DEBUG", "1")
+    env.setdefault("SECRET_KEY", "dev-only-insecure-key")
+    return env
+
+
+def write_dev_env(env: dict[str, str]) -> Path:
+    """Leave the chosen values in `.data/dev.env` for commands run in another terminal."""
+    DATA.mkdir(exist_ok=True)
+    lines = [
+        "# Written by `make run` on every start: what it chose, for `manage.py` in another terminal.",
+        "# Read only when there is no `.env`; variables set in the shell win. Not in git (.data/).",
+        *(f"{name}={env[name]}" for name in DEV_ENV_VARIABLES),
+    ]
+    DEV_ENV_FILE.write_text("\n".join(lines) + "\n")
+    DEV_ENV_FILE.chmod(0o600)  # it holds the SECRET_KEY
+    if USER_ENV_FILE.is_file():
+        say(f"{USER_ENV_FILE.name} exists, so manage.py reads it and not {DEV_ENV_FILE.relative_to(ROOT)}:")
+        say(f"  it should set {', '.join(f'{n}={env[n]}' for n in ('DATABASE_URL', 'TEMPORAL_ADDRESS'))}")
+    return DEV_ENV_FILE
+
+
 def manage(*args: str, env: dict) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
@@ -77,9 +112,7 @@ def main() -> int:
     stoppers: list = []
     children: list[subprocess.Popen] = []
     try:
-        env = dict(os.environ)
-        env.setdefault("DEBUG", "1")
-        env.setdefault("SECRET_KEY", "dev-only-insecure-key")
+        env = base_environment()
         if not env.get("DATABASE_URL"):
             say("starting embedded PostgreSQL (.data/postgres)")
             env["DATABASE_URL"], pg = embedded_postgres_url()
@@ -89,7 +122,11 @@ def main() -> int:
         if dev_server:
             stoppers.append(dev_server.stop)
 
+        write_dev_env(env)
+
         manage("migrate", "--no-input", "-v", "0", env=env)
+        # The web process serves static files from STATIC_ROOT (and warns when it is missing).
+        manage("collectstatic", "--no-input", "-v", "0", env=env)
         manage("bootstrap_demo", "--username", DEMO_USER, "--password", DEMO_PASSWORD, "--tenant", DEMO_TENANT, env=env)
         manage("provision_namespaces", env=env)
         manage("sync_schedules", env=env)

@@ -2,7 +2,8 @@
 
 `DATABASE_URL` is required, and so is `SECRET_KEY` unless `DEBUG` is on; a missing one stops
 start-up with Django's `ImproperlyConfigured` naming the variable (`manage.py` prints it
-without a traceback). `make run` and `make test` set sensible values for a laptop.
+without a traceback). `make run` and `make test` set sensible values for a laptop; `make run`
+also leaves its values in `.data/dev.env` for other terminals (read below).
 """
 
 from pathlib import Path
@@ -12,8 +13,16 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-if (BASE_DIR / ".env").is_file():
-    environ.Env.read_env(BASE_DIR / ".env")
+# --- Where the environment comes from ----------------------------------------------------------
+# A variable set in the process environment always wins. Then the user's own `.env` beside
+# manage.py; only when there is none, `.data/dev.env`, which `make run` writes with what it chose
+# (embedded PostgreSQL, Temporal address, DEBUG, a development SECRET_KEY), so that commands run in
+# a second terminal reach the platform it started. `.data/` is not in git; `make run` never writes
+# `.env`.
+for _env_file in (BASE_DIR / ".env", BASE_DIR / ".data" / "dev.env"):
+    if _env_file.is_file():
+        environ.Env.read_env(_env_file)
+        break
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key" if DEBUG else environ.Env.NOTSET)

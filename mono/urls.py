@@ -1,8 +1,18 @@
 from django.contrib import admin
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.decorators.http import require_safe
 from drf_spectacular.views import SpectacularAPIView
 
 from mono.views import healthz, readyz
+
+
+@require_safe
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links; the icon itself is a static file."""
+    return redirect(static("favicon.ico"), permanent=True)
+
 
 api_v1 = [
     path("", include("tenants.api.urls")),
@@ -19,6 +29,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("favicon.ico", favicon),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),

@@ -40,6 +40,8 @@ class Tenant(models.Model):
 
     class Meta:
         ordering = ["name"]
+        verbose_name = "tenant"
+        verbose_name_plural = "tenants"
 
     def __str__(self) -> str:
         return self.slug
@@ -76,6 +78,8 @@ class Membership(TenantOwned):
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_user")]
+        verbose_name = "membership"
+        verbose_name_plural = "memberships"
 
     def __str__(self) -> str:
         return f"{self.user} in {self.tenant_id} as {self.role}"
@@ -96,6 +100,8 @@ class ApiKey(TenantOwned):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = "API key"
+        verbose_name_plural = "API keys"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.PREFIX}{self.key_id}_…)"

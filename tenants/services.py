@@ -82,8 +82,17 @@ def tenant_namespace_provision_quietly(*, tenant: Tenant) -> NamespaceResult | N
     will finish the job if Temporal is unreachable now."""
     try:
         return tenant_namespace_provision(tenant=tenant)
-    except Exception:
-        logger.warning("namespace for tenant %s not provisioned yet", tenant.slug, exc_info=True)
+    except Exception as exc:
+        # One line: the tenant is saved and nothing is lost, so the reason is all an operator needs
+        # (the traceback is logged at DEBUG, which `create_tenant -v 2` shows).
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        logger.warning(
+            "Tenant %s is saved; its Temporal namespace will be provisioned later (runworkers or "
+            "provision_namespaces do it once Temporal answers): %s",
+            tenant.slug,
+            reason,
+        )
+        logger.debug("namespace provisioning of tenant %s failed", tenant.slug, exc_info=True)
         return None
 
 

@@ -33,6 +33,8 @@ class Integration(TenantOwned):
 
     class Meta:
         ordering = ["name", "id"]
+        verbose_name = "integration"
+        verbose_name_plural = "integrations"
 
     def __str__(self) -> str:
         return self.slug
@@ -87,6 +89,8 @@ class WebhookEvent(TenantOwned):
                 condition=models.Q(status="pending"),
             ),
         ]
+        verbose_name = "webhook event"
+        verbose_name_plural = "webhook events"
 
     def __str__(self) -> str:
         return f"{self.integration_id}/{self.event_id} {self.status}"

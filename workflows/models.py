@@ -28,6 +28,8 @@ class WorkflowDefinition(TenantOwned):
     class Meta:
         ordering = ["-updated_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["tenant", "slug"], name="definition_unique_slug")]
+        verbose_name = "workflow definition"
+        verbose_name_plural = "workflow definitions"
 
     def __str__(self) -> str:
         return self.name
@@ -50,6 +52,8 @@ class WorkflowVersion(TenantOwned):
     class Meta:
         ordering = ["definition", "-number"]
         constraints = [models.UniqueConstraint(fields=["definition", "number"], name="version_unique_number")]
+        verbose_name = "workflow version"
+        verbose_name_plural = "workflow versions"
 
     def __str__(self) -> str:
         return f"{self.definition} v{self.number}"
@@ -103,6 +107,8 @@ class WorkflowExecution(TenantOwned):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["tenant", "status", "-created_at"])]
+        verbose_name = "workflow execution"
+        verbose_name_plural = "workflow executions"
 
     def __str__(self) -> str:
         return self.id
@@ -136,6 +142,8 @@ class StepExecution(TenantOwned):
     class Meta:
         ordering = ["execution", "started_at", "id"]
         constraints = [models.UniqueConstraint(fields=["execution", "node_id"], name="step_unique_node")]
+        verbose_name = "step execution"
+        verbose_name_plural = "step executions"
 
     def __str__(self) -> str:
         return f"{self.execution_id}/{self.node_id} {self.status}"
@@ -160,6 +168,8 @@ class ExecutionEvent(TenantOwned):
         ordering = ["execution", "seq"]
         constraints = [models.UniqueConstraint(fields=["execution", "seq"], name="execution_event_unique_seq")]
         indexes = [models.Index(fields=["tenant", "at"], name="execution_event_tenant_at")]
+        verbose_name = "execution event"
+        verbose_name_plural = "execution events"
 
     def __str__(self) -> str:
         return f"{self.execution_id}#{self.seq} {self.kind}"
@@ -189,6 +199,8 @@ class ApprovalRequest(TenantOwned):
     class Meta:
         ordering = ["-created_at"]
         constraints = [models.UniqueConstraint(fields=["execution", "node_id"], name="approval_unique_node")]
+        verbose_name = "approval request"
+        verbose_name_plural = "approval requests"
 
     def __str__(self) -> str:
         return f"{self.execution_id}/{self.node_id} {self.status}"
@@ -204,6 +216,8 @@ class ApprovalDecision(TenantOwned):
     class Meta:
         ordering = ["created_at"]
         constraints = [models.UniqueConstraint(fields=["approval", "user"], name="decision_unique_user")]
+        verbose_name = "approval decision"
+        verbose_name_plural = "approval decisions"
 
     def __str__(self) -> str:
         return f"{self.user} {self.decision}"
@@ -219,6 +233,8 @@ class EmailTemplate(TenantOwned):
     class Meta:
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="email_template_unique_name")]
+        verbose_name = "e-mail template"
+        verbose_name_plural = "e-mail templates"
 
     def __str__(self) -> str:
         return self.name
@@ -236,6 +252,8 @@ class Record(TenantOwned):
     class Meta:
         ordering = ["collection", "key"]
         constraints = [models.UniqueConstraint(fields=["tenant", "collection", "key"], name="record_unique_key")]
+        verbose_name = "record"
+        verbose_name_plural = "records"
 
     def __str__(self) -> str:
         return f"{self.collection}/{self.key}"

@@ -64,13 +64,67 @@ def test_bad_shard_exits_non_zero_with_a_message_and_no_traceback():
     assert "Traceback" not in result.stderr
 
 
+TEMPORAL_COMMANDS = [
+    ["provision_namespaces"],
+    ["runworkers", "--health-port", "0"],
+    ["probe_workers"],
+    ["workers_health"],
+    ["sync_schedules"],
+]
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize("command", [["provision_namespaces"], ["runworkers", "--health-port", "0"], ["probe_workers"]])
-def test_unreachable_temporal_exits_non_zero_with_a_message_and_no_traceback(command):
+@pytest.mark.parametrize("command", TEMPORAL_COMMANDS)
+def test_unreachable_temporal_is_one_line_naming_what_to_start(command):
     result = manage(*command, TEMPORAL_ADDRESS="127.0.0.1:1", TEMPORAL_CONNECT_TIMEOUT_SECONDS="1")
     assert result.returncode == 1
-    assert "Cannot reach Temporal at 127.0.0.1:1 (TEMPORAL_ADDRESS)" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("Cannot reach Temporal at 127.0.0.1:1 (TEMPORAL_ADDRESS)")
+    assert "Start Temporal: `make run` starts a dev server" in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+@pytest.mark.django_db
+def test_unreachable_temporal_shows_the_traceback_with_verbosity_2():
+    result = manage("sync_schedules", "-v", "2", TEMPORAL_ADDRESS="127.0.0.1:1", TEMPORAL_CONNECT_TIMEOUT_SECONDS="1")
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+    assert result.stderr.rstrip().splitlines()[-1].startswith("Cannot reach Temporal at 127.0.0.1:1")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_create_tenant_with_temporal_unreachable_creates_it_and_says_the_namespace_comes_later():
+    result = manage(
+        "create_tenant",
+        "--name",
+        "Acme",
+        "--slug",
+        "acme",
+        TEMPORAL_ADDRESS="127.0.0.1:1",
+        TEMPORAL_CONNECT_TIMEOUT_SECONDS="1",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Created tenant acme (id ")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "its Temporal namespace will be provisioned later" in result.stderr
+    assert Tenant.objects.filter(slug="acme").exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["migrate"],
+        ["add_member", "--tenant", "acme", "--user", "bob", "--role", "viewer"],
+        ["backup_tenant", "--tenant", "acme"],
+    ],
+)
+def test_unreachable_database_is_one_line_naming_what_to_start(command):
+    result = manage(*command, DATABASE_URL="postgres://postgres@127.0.0.1:1/mono")
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        "Cannot reach the database 'mono' at 127.0.0.1:1 (DATABASE_URL): Connection refused."
+    )
+    assert "Start PostgreSQL: `make run` starts its own" in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 
 
 def test_missing_database_url_names_the_variable():

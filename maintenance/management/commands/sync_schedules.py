@@ -1,7 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from maintenance.services.schedules import platform_schedules_sync
-from mono.temporal.client import TemporalUnavailable
 from workflows.schedules import definition_schedules_sync
 
 
@@ -17,12 +16,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *, workflows, **options):
-        try:
-            outcomes = platform_schedules_sync()
-            if workflows:
-                outcomes += definition_schedules_sync()
-        except TemporalUnavailable as exc:
-            raise CommandError(str(exc)) from exc
+        outcomes = platform_schedules_sync()
+        if workflows:
+            outcomes += definition_schedules_sync()
         for schedule_id, outcome in outcomes:
             style = self.style.SUCCESS if outcome in ("created", "updated") else (lambda text: text)
             self.stdout.write(style(f"{schedule_id}: {outcome}"))

@@ -1,3 +1,5 @@
+import logging
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -15,7 +17,10 @@ class Command(BaseCommand):
         parser.add_argument("--owner", help="username of the owner (must exist)")
         parser.add_argument("--retention-days", type=int, default=90)
 
-    def handle(self, *, name, slug, owner, retention_days, **options):
+    def handle(self, *, name, slug, owner, retention_days, verbosity, **options):
+        if verbosity >= 2:
+            # Shows why a namespace could not be provisioned now, traceback included.
+            logging.getLogger(services.__name__).setLevel(logging.DEBUG)
         owner_user = None
         if owner:
             owner_user = get_user_model().objects.filter(username=owner).first()

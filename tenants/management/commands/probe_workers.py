@@ -1,7 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 from temporalio.client import WorkflowFailureError
 
-from mono.temporal.client import TemporalUnavailable
 from tenants import services
 from tenants.management.commands._helpers import tenant_or_error
 
@@ -20,8 +19,6 @@ class Command(BaseCommand):
             else:
                 result = services.platform_probe_run(requested_by="probe_workers")
                 self.stdout.write(f"platform: {result.active_tenants} active of {result.total_tenants} tenants")
-        except TemporalUnavailable as exc:
-            raise CommandError(str(exc)) from exc
         except (TimeoutError, WorkflowFailureError) as exc:
             raise CommandError(f"No answer from the workers: {exc}. Is `manage.py runworkers` running?") from exc
         self.stdout.write(self.style.SUCCESS("Workers answered."))

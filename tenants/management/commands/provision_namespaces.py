@@ -1,6 +1,5 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from mono.temporal.client import TemporalUnavailable
 from tenants import services
 from tenants.management.commands._helpers import tenant_or_error
 from tenants.models import Tenant
@@ -30,9 +29,6 @@ class Command(BaseCommand):
                 f"(retention {result.retention_days} days, search attributes {result.search_attributes})"
             )
 
-        try:
-            services.namespaces_provision(tenants=tenants, include_platform=not tenant, on_result=progress)
-        except TemporalUnavailable as exc:
-            raise CommandError(str(exc)) from exc
+        services.namespaces_provision(tenants=tenants, include_platform=not tenant, on_result=progress)
         summary = ", ".join(f"{n} {action}" for action, n in counts.items())
         self.stdout.write(self.style.SUCCESS(f"Done: {summary}."))

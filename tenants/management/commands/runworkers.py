@@ -5,6 +5,7 @@ import signal
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from mono.management.cli import unreachable_message
 from mono.temporal.client import TemporalUnavailable, platform_namespace
 from mono.temporal.health import serve_health, serve_sdk_metrics
 from mono.temporal.queues import QUEUES_BY_KEY
@@ -97,7 +98,7 @@ class Command(BaseCommand):
         except TemporalUnavailable as exc:
             # Exit at once: after a failed connect the SDK's native threads can call back into
             # the interpreter while it finalises and abort the process (seen here, about 1 in 6).
-            self.stderr.write(f"CommandError: {exc}")
+            self.stderr.write(unreachable_message(exc))
             self.stderr.flush()
             self.stdout.flush()
             os._exit(1)
