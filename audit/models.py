@@ -31,6 +31,7 @@ class AuditAction(models.TextChoices):
     INTEGRATION_UPDATED = "integration.updated", "Integration updated"
     INTEGRATION_DELETED = "integration.deleted", "Integration deleted"
     WEBHOOK_EVENT_REPLAYED = "webhook_event.replayed", "Webhook event replayed"
+    PROVIDER_CREDENTIAL_SAVED = "provider_credential.saved", "Provider credential saved"
 
 
 class AppendOnlyError(Exception):

@@ -379,7 +379,7 @@ def gateway_paths(context: Context) -> dict:
     """The three ways to ask: each takes the message text and returns (seconds, answer text)."""
     import openai
 
-    from llm import router
+    from llm.gateway import failover as router
 
     sdk = openai.OpenAI(base_url=context.fake.openai_url, api_key="x", max_retries=0)
 
@@ -498,7 +498,7 @@ def measure_overhead(context: Context, nagle: tuple[float, float]) -> Overhead:
         print(f"    ... and {len(result.problems) - 3} more problems", flush=True)
 
     # The SQL of one gateway call, each way in.
-    from llm import router
+    from llm.gateway import failover as router
 
     result.queries["api"] = capture(lambda: paths["api"](f"please echo sql api {uuid.uuid4().hex[:12]}"))
     call = router_call(context, f"please echo sql router {uuid.uuid4().hex[:12]}")

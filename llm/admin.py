@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 
+from llm import services
 from llm.models import (
     LimitPolicy,
     LLMBatch,
@@ -11,7 +12,6 @@ from llm.models import (
     ProviderCredential,
     ProviderHealth,
 )
-from mono import crypto
 
 
 class ProviderCredentialForm(forms.ModelForm):
@@ -24,19 +24,28 @@ class ProviderCredentialForm(forms.ModelForm):
         model = ProviderCredential
         fields = ["tenant", "name", "kind", "base_url", "is_active"]
 
-    def save(self, commit=True):
-        if self.cleaned_data.get("api_key"):
-            self.instance.api_key_encrypted = crypto.encrypt(self.cleaned_data["api_key"])
-        return super().save(commit)
-
 
 @admin.register(ProviderCredential)
 class ProviderCredentialAdmin(admin.ModelAdmin):
-    """Keys are written encrypted and never shown again."""
+    """Keys are written encrypted and never shown again; every save goes through the service
+    (encryption, validation and the audit event live there)."""
 
     form = ProviderCredentialForm
     list_display = ["name", "kind", "tenant", "base_url", "is_active"]
     list_filter = ["kind", "tenant"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        data = form.cleaned_data
+        services.credential_save(
+            tenant=data["tenant"],
+            name=data["name"],
+            kind=data["kind"],
+            base_url=data.get("base_url") or "",
+            api_key=data.get("api_key") or None,
+            is_active=data["is_active"],
+            credential=obj,
+            actor=request.user,
+        )
 
 
 @admin.register(ModelPrice)

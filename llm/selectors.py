@@ -7,8 +7,8 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncDay
 from django.utils import timezone
 
+from llm.gateway.targets import BUILTIN_PROVIDERS
 from llm.models import LLMBatch, LLMUsage, ModelPrice, PromptTemplate, ProviderCredential, ProviderHealth
-from llm.router import BUILTIN_PROVIDERS
 
 GROUPINGS = {"day": "day", "provider": "provider", "model": "model", "scope": "scope", "workflow": "execution_id"}
 

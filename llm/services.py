@@ -1,20 +1,31 @@
-"""LLM writes: prompt templates, credentials, and turning a request into a gateway call."""
+"""LLM writes: the gateway entry, prompt templates, credentials and batches.
+
+Every LLM call, from the API view, the LLM activities or the workflow LLM node, is prepared by
+`llm_call` and answered by `llm_execute` (or `llm_stream`), so limits, failover, usage, cost and
+cache follow one code path. `llm_failure_is_temporary` is the one rule for which of its failures
+are worth retrying; each entry maps it to its own terms (see that function).
+"""
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 
-from llm import router
+from audit.models import AuditAction
+from audit.services import audit_record
+from llm.gateway import failover, targets
+from llm.gateway.calls import Call, Result
+from llm.limits import RateLimited
 from llm.models import LLMBatch, PromptTemplate, PromptTemplateVersion, ProviderCredential
 from llm.providers.base import ChatMessage
-from llm.routes import Candidate, RouteError, parse_route
+from llm.route_parsing import Candidate, RouteError, parse_route
 from llm.temporal.types import BatchInput
 from llm.temporal.workflows import LLMBatchWorkflow
 from mono import crypto
-from mono.errors import ServiceError
+from mono.errors import ServiceError, Unavailable
 from mono.kernel import templating
 from mono.temporal import queues, sync
 from mono.temporal.client import get_tenant_client
@@ -37,6 +48,7 @@ class PromptSpec:
 
 
 def candidates_for(spec: PromptSpec, template_version: PromptTemplateVersion | None = None) -> tuple[Candidate, ...]:
+    """The candidates to try: the stated provider and model, else the route (spec, template, default)."""
     try:
         if spec.provider or spec.model:
             if not (spec.provider and spec.model):
@@ -90,12 +102,13 @@ def llm_call(
     user_id: int | None = None,
     execution_id: str = "",
     node_id: str = "",
-) -> router.Call:
+) -> Call:
+    """Prepare a gateway call: messages rendered, candidates resolved; a bad spec is a 400 naming the field."""
     messages, version = render_messages(tenant_id=tenant_id, spec=spec)
     ttl = (
         spec.cache_ttl_seconds if spec.cache_ttl_seconds is not None else (version.cache_ttl_seconds if version else 0)
     )
-    return router.Call(
+    return Call(
         tenant_id=tenant_id,
         candidates=candidates_for(spec, version),
         messages=messages,
@@ -110,9 +123,43 @@ def llm_call(
     )
 
 
-def llm_execute(**kwargs) -> router.Result:
-    """Run one prompt through the gateway (limits, failover, usage, cost, cache)."""
-    return router.execute(llm_call(**kwargs))
+def llm_config_check(*, tenant_id: int, spec: PromptSpec) -> None:
+    """Refuse a spec whose route is malformed or names a provider this tenant cannot use."""
+    for candidate in candidates_for(spec):
+        targets.provider_config(candidate.provider, tenant_id)
+
+
+def llm_execute(*, call: Call) -> Result:
+    """The gateway entry: answer `call` (limits, failover, usage, cost, cache).
+
+    Raises a `ServiceError`; `llm_failure_is_temporary` says whether retrying may help.
+    """
+    return failover.execute(call)
+
+
+def llm_stream(*, call: Call) -> Iterator[str | Result]:
+    """The gateway entry, streamed: text deltas, then the `Result`; it fails like `llm_execute`."""
+    return failover.stream(call)
+
+
+# Temporary: the same call may well succeed later, unchanged. Everything else the gateway raises
+# is permanent: the spec is invalid (400), a provider refused the request itself (502: invalid,
+# unauthorised, content policy, unknown model) or the monthly budget is spent (402).
+_TEMPORARY_FAILURES = (
+    RateLimited,  # 429: a per-minute window, over within a minute (it says when: Retry-After)
+    Unavailable,  # 503: every candidate failed over or was cooling down, or a stream broke
+)
+
+
+def llm_failure_is_temporary(error: BaseException) -> bool:
+    """The one rule for which gateway failures are temporary, shared by every entry.
+
+    The API view answers the error's own status (429 and 503 temporary; 400, 402 and 502 with
+    the provider's `kind` permanent); the LLM activities raise a retryable `ApplicationError` for a
+    temporary failure and a non-retryable one otherwise; the workflow LLM node lets Temporal retry a
+    temporary failure and fails the step on a permanent one.
+    """
+    return isinstance(error, _TEMPORARY_FAILURES)
 
 
 @transaction.atomic
@@ -136,11 +183,47 @@ def prompt_template_save(
     )  # fmt: skip
 
 
-def credential_save(*, tenant, name: str, kind: str, api_key: str, base_url: str = "") -> ProviderCredential:
-    credential, _ = ProviderCredential.objects.for_tenant(tenant).update_or_create(
+@transaction.atomic
+def credential_save(
+    *,
+    tenant,
+    name: str,
+    kind: str,
+    base_url: str = "",
+    api_key: str | None = None,
+    is_active: bool = True,
+    credential: ProviderCredential | None = None,
+    actor=None,
+) -> ProviderCredential:
+    """Create or change a tenant's provider credential; the key is stored encrypted and audited as
+    changed, never recorded.
+
+    `credential` is the row to change (the admin passes the one it edits, unsaved when new);
+    without it the tenant's credential called `name` is changed, or a new one created. An empty
+    `api_key` keeps the stored key.
+    """
+    if credential is None:
+        credential = ProviderCredential.objects.for_tenant(tenant).filter(name=name).first() or ProviderCredential()
+    created = credential.pk is None
+    credential.tenant = tenant
+    credential.name, credential.kind, credential.base_url, credential.is_active = name, kind, base_url, is_active
+    if api_key:
+        credential.api_key_encrypted = crypto.encrypt(api_key)
+    credential.full_clean()
+    credential.save()
+    audit_record(
         tenant=tenant,
-        name=name,
-        defaults={"kind": kind, "base_url": base_url, "api_key_encrypted": crypto.encrypt(api_key), "is_active": True},
+        action=AuditAction.PROVIDER_CREDENTIAL_SAVED,
+        target=credential,
+        actor=actor,
+        data={
+            "name": name,
+            "kind": kind,
+            "base_url": base_url,
+            "is_active": is_active,
+            "created": created,
+            "rotated": bool(api_key),
+        },
     )
     return credential
 

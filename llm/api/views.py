@@ -9,7 +9,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from llm import router, selectors, services
+from llm import selectors, services
 from llm.api.serializers import (
     AnalyticsQuerySerializer,
     BatchSerializer,
@@ -32,8 +32,8 @@ class ExecuteView(APIView):
         spec = services.PromptSpec(**data)
         call = services.llm_call(tenant_id=request.tenant.pk, spec=spec, scope="api", user_id=request.user.pk)
         if not stream:
-            return Response(router.execute(call).as_dict())
-        events = router.stream(call)
+            return Response(services.llm_execute(call=call).as_dict())
+        events = services.llm_stream(call=call)
         # The first event is taken now, so limits, budget and refusals still answer as plain
         # HTTP errors (429 with Retry-After, 402, ...) before the stream begins.
         first = next(events)

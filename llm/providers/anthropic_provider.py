@@ -44,7 +44,7 @@ _STATUS_BY_ERROR_TYPE = {
 
 
 class AnthropicProvider:
-    """Calls `messages.create` with SDK retries off: failover and backoff belong to the router."""
+    """Calls `messages.create` with SDK retries off: failover and backoff belong to the gateway."""
 
     def __init__(self, config: ProviderConfig) -> None:
         self.name = config.name

@@ -1,4 +1,4 @@
-"""One request/response shape for every LLM provider, and the errors a router acts on.
+"""One request/response shape for every LLM provider, and the errors the gateway acts on.
 
 Nothing here imports Django: adapters run inside Temporal activities and views alike, so
 configuration is passed in as a `ProviderConfig` rather than read from settings.
@@ -62,7 +62,7 @@ class StreamDelta:
 
 
 class ErrorKind(StrEnum):
-    """Why a provider call failed, in the terms a router decides on."""
+    """Why a provider call failed, in the terms the gateway decides on."""
 
     RATE_LIMIT = "rate_limit"
     OVERLOADED = "overloaded"

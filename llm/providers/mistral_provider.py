@@ -34,7 +34,7 @@ _REQUEST_ID_HEADERS = ("x-request-id", "mistral-correlation-id", "x-kong-request
 
 
 class MistralProvider:
-    """Calls `chat.complete` / `chat.stream` with SDK retries off: failover belongs to the router."""
+    """Calls `chat.complete` / `chat.stream` with SDK retries off: failover belongs to the gateway."""
 
     def __init__(self, config: ProviderConfig) -> None:
         self.name = config.name

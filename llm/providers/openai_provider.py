@@ -28,7 +28,7 @@ _PLACEHOLDER_KEY = "unused"
 
 
 class OpenAIProvider:
-    """Calls `chat.completions.create` with SDK retries off: failover and backoff belong to the router."""
+    """Calls `chat.completions.create` with SDK retries off: failover and backoff belong to the gateway."""
 
     def __init__(self, config: ProviderConfig) -> None:
         self.name = config.name

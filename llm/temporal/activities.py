@@ -5,36 +5,44 @@ no attempt is lost between activities; there is therefore no separate usage-logg
 """
 
 import dataclasses
+from datetime import timedelta
 
 from django.utils import timezone
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from llm import router, services
+from llm import services
+from llm.gateway.calls import Call
 from llm.models import BatchStatus, LLMBatch
-from llm.providers.base import ChatMessage
-from llm.routes import Candidate
 from llm.temporal.types import BatchFinish, PromptInput, PromptResult, RenderedPrompt
 from mono.errors import ServiceError
 
 
-def _business_failure(exc: ServiceError) -> ApplicationError:
-    return ApplicationError(str(exc.detail), type=type(exc).__name__, non_retryable=True)
+def _application_error(exc: ServiceError) -> ApplicationError:
+    """The gateway's failure in Temporal's terms: retryable exactly when the shared rule says temporary."""
+    temporary = services.llm_failure_is_temporary(exc)
+    retry_after = exc.headers.get("Retry-After")
+    return ApplicationError(
+        str(exc.detail),
+        type=type(exc).__name__,
+        non_retryable=not temporary,
+        # A rate limit says when its window ends: wait that long rather than the policy's backoff.
+        next_retry_delay=timedelta(seconds=int(retry_after)) if temporary and retry_after else None,
+    )
 
 
 @activity.defn(name="validate_config")
 def validate_config(data: PromptInput) -> None:
     """Refuse a malformed spec (bad route, unknown provider) before any provider is called."""
-    spec = services.PromptSpec(**data.spec)
     try:
-        for candidate in services.candidates_for(spec):
-            router.provider_config(candidate.provider, data.tenant_id)
+        services.llm_config_check(tenant_id=data.tenant_id, spec=services.PromptSpec(**data.spec))
     except ServiceError as exc:
-        raise _business_failure(exc) from exc
+        raise _application_error(exc) from exc
 
 
 @activity.defn(name="process_template")
 def process_template(data: PromptInput) -> RenderedPrompt:
+    """Render the prompt and resolve its candidates into a gateway call."""
     try:
         call = services.llm_call(
             tenant_id=data.tenant_id,
@@ -45,26 +53,23 @@ def process_template(data: PromptInput) -> RenderedPrompt:
             node_id=data.node_id,
         )
     except ServiceError as exc:
-        raise _business_failure(exc) from exc
+        raise _application_error(exc) from exc
     return RenderedPrompt(tenant_id=data.tenant_id, call=dataclasses.asdict(call))
 
 
 @activity.defn(name="execute_prompt")
 def execute_prompt(data: RenderedPrompt) -> PromptResult:
-    raw = dict(data.call)
-    raw["candidates"] = tuple(Candidate(**c) for c in raw["candidates"])
-    raw["messages"] = tuple(ChatMessage(**m) for m in raw["messages"])
+    """Answer the rendered call through the gateway entry."""
     try:
-        result = router.execute(router.Call(**raw))
+        result = services.llm_execute(call=Call.from_dict(data.call))
     except ServiceError as exc:
-        if exc.status_code == 503:  # every candidate failed or cooled down: let Temporal retry later
-            raise
-        raise _business_failure(exc) from exc
+        raise _application_error(exc) from exc
     return PromptResult(result=result.as_dict())
 
 
 @activity.defn(name="batch_finish")
 def batch_finish(data: BatchFinish) -> None:
+    """Store the batch's results and its final status."""
     failed = sum(1 for item in data.results if item.get("error"))
     LLMBatch.objects.for_tenant(data.tenant_id).filter(pk=data.batch_id).update(
         status=BatchStatus.COMPLETED_WITH_ERRORS if failed else BatchStatus.COMPLETED,

@@ -19,7 +19,7 @@ class PromptInput:
 @dataclass(frozen=True)
 class RenderedPrompt:
     tenant_id: int
-    call: dict[str, Any]  # router.Call as plain data
+    call: dict[str, Any]  # `llm.gateway.calls.Call` as plain data
 
 
 @dataclass(frozen=True)

@@ -205,12 +205,13 @@ def llm_prompt(
         **spec_fields,
     )
     try:
-        result = llm_services.llm_execute(
+        call = llm_services.llm_call(
             tenant_id=tenant_id, spec=spec, scope="workflow", execution_id=execution_id, node_id=node_id
         )
+        result = llm_services.llm_execute(call=call)
     except ServiceError as exc:
-        if exc.status_code in (429, 503):
-            raise RuntimeError(f"LLM gateway: {exc.detail}") from exc  # transient: Temporal retries
+        if llm_services.llm_failure_is_temporary(exc):
+            raise RuntimeError(f"LLM gateway: {exc.detail}") from exc  # Temporal retries with the node's policy
         raise StepError(f"LLM gateway: {exc.detail}") from exc
     output = {
         k: result.as_dict()[k]

@@ -1,4 +1,7 @@
-"""Routes: ordered candidates `provider:model`, joined by `>` (or `→` or `,`). Pure."""
+"""Parsing a route's text into its ordered candidates `provider:model`, joined by `>` (or `→` or `,`). Pure.
+
+The gateway (`llm.gateway`) then tries those candidates in order; this module only reads the text.
+"""
 
 import re
 from dataclasses import dataclass
@@ -21,6 +24,7 @@ class RouteError(ValueError):
 
 
 def parse_route(text: str) -> tuple[Candidate, ...]:
+    """The candidates named by `text`, in order; `RouteError` names the malformed part."""
     candidates = []
     for part in filter(None, _SEPARATORS.split(text.strip())):
         provider, sep, model = part.partition(":")

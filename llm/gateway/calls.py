@@ -1,0 +1,63 @@
+"""The gateway's request and answer shapes: plain dataclasses, safe to pass through Temporal."""
+
+from dataclasses import asdict, dataclass, field
+
+from llm.providers.base import ChatMessage
+from llm.route_parsing import Candidate
+
+
+@dataclass(frozen=True)
+class Call:
+    """What to ask, and where it is accounted."""
+
+    tenant_id: int
+    candidates: tuple[Candidate, ...]
+    messages: tuple[ChatMessage, ...]
+    temperature: float | None = None
+    max_tokens: int | None = None
+    json_output: bool = False
+    cache_ttl_seconds: int = 0
+    scope: str = "api"
+    user_id: int | None = None
+    execution_id: str = ""
+    node_id: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Call":
+        """The call that `dataclasses.asdict` turned into plain data (as it crosses Temporal)."""
+        return cls(
+            **{
+                **data,
+                "candidates": tuple(Candidate(**c) for c in data["candidates"]),
+                "messages": tuple(ChatMessage(**m) for m in data["messages"]),
+            }
+        )
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One candidate tried (or skipped) while answering a call."""
+
+    provider: str
+    model: str
+    status: str
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Result:
+    """The answer to a call, with its usage, cost and the attempts that led to it."""
+
+    content: str
+    finish_reason: str
+    provider: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cost: str  # decimal as text: JSON- and Temporal-safe
+    cached: bool
+    request_id: str
+    attempts: list[Attempt] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)

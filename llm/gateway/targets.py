@@ -1,0 +1,103 @@
+"""A route candidate resolved for one attempt: provider configuration, SDK client, health and price.
+
+Health (the cooldown after a rate limit, overload, 5xx or timeout) lives in PostgreSQL, so every
+process skips a provider that is cooling down.
+"""
+
+import functools
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.utils import timezone
+
+from llm.models import ModelPrice, ProviderCredential, ProviderHealth
+from llm.providers.base import Provider, ProviderConfig, ProviderError, build_provider
+from llm.route_parsing import Candidate
+from mono import crypto
+from mono.errors import ServiceError
+
+BUILTIN_PROVIDERS = {"openai": "OPENAI", "anthropic": "ANTHROPIC", "mistral": "MISTRAL"}
+
+
+def provider_config(name: str, tenant_id: int) -> ProviderConfig:
+    """The tenant's own credential for `name`, else the platform's settings for a built-in."""
+    credential = ProviderCredential.objects.for_tenant(tenant_id).filter(name=name, is_active=True).first()
+    if credential is not None:
+        return ProviderConfig(
+            kind=credential.kind,
+            api_key=crypto.decrypt(credential.api_key_encrypted),
+            base_url=credential.base_url or None,
+            name=name,
+        )
+    if name in BUILTIN_PROVIDERS:
+        prefix = BUILTIN_PROVIDERS[name]
+        return ProviderConfig(
+            kind=name,
+            api_key=getattr(settings, f"{prefix}_API_KEY"),
+            base_url=getattr(settings, f"{prefix}_BASE_URL") or None,
+            name=name,
+        )
+    raise ServiceError({"route": f"unknown provider {name!r}: not built in and no credential of this tenant"})
+
+
+@functools.lru_cache(maxsize=128)
+def provider_client(config: ProviderConfig) -> Provider:
+    """The SDK adapter for `config`, built once per configuration in this process."""
+    # Building an SDK client (HTTP pool, TLS context) costs tens of milliseconds; adapters are
+    # thread-safe, so one per configuration is kept. A changed key or URL is a new entry.
+    return build_provider(config)
+
+
+def price_of(provider_kind: str, model: str) -> ModelPrice | None:
+    """The list price of `model`, or None when no price is known (its calls then cost 0)."""
+    return ModelPrice.objects.filter(provider=provider_kind, model=model).first()
+
+
+@dataclass(frozen=True)
+class Target:
+    """One candidate resolved once per attempt: its configuration, health row and price."""
+
+    candidate: Candidate
+    config: ProviderConfig
+    health_key: str
+    health: ProviderHealth | None
+    price: ModelPrice | None
+
+    @property
+    def cooling_down(self) -> bool:
+        until = self.health.cooldown_until if self.health else None
+        return until is not None and until > timezone.now()
+
+    def cost(self, input_tokens: int, output_tokens: int) -> Decimal:
+        return self.price.cost(input_tokens, output_tokens) if self.price else Decimal(0)
+
+
+def target_for(candidate: Candidate, tenant_id: int) -> Target:
+    """Resolve `candidate` for this tenant (its credential, else the platform's)."""
+    config = provider_config(candidate.provider, tenant_id)
+    key = f"{config.name}@{config.base_url or 'default'}"
+    return Target(
+        candidate=candidate,
+        config=config,
+        health_key=key,
+        health=ProviderHealth.objects.filter(key=key).first(),
+        price=price_of(config.kind, candidate.model),
+    )
+
+
+def cool_down(target: Target, error: ProviderError) -> None:
+    """Open the breaker: skip this provider everywhere until its cooldown ends."""
+    seconds = max(settings.LLM_COOLDOWN_SECONDS, error.retry_after or 0)
+    health, _ = ProviderHealth.objects.get_or_create(key=target.health_key)
+    health.cooldown_until = timezone.now() + timedelta(seconds=seconds)
+    health.consecutive_failures += 1
+    health.last_error = f"{error.kind}: {error.message}"[:2000]
+    health.save()
+
+
+def mark_recovered(target: Target) -> None:
+    """Close the breaker after a success, if it had counted failures."""
+    if target.health and target.health.consecutive_failures:
+        ProviderHealth.objects.filter(pk=target.health.pk).update(consecutive_failures=0, cooldown_until=None)
