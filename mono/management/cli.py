@@ -3,6 +3,7 @@ for what stops a command before it can do anything (a missing setting, PostgreSQ
 not running). `-v 2` (or `--traceback`) adds the traceback below that line.
 """
 
+import os
 import sys
 import traceback
 
@@ -51,10 +52,18 @@ def wants_traceback(argv: list[str]) -> bool:
     return False
 
 
+# Commands that serve for a long time, many threads at once: they draw from the connection pool.
+# Every other command is one-shot and uses one connection; a pool would only make an unreachable
+# database wait out the pool's timeout before saying so.
+POOLED_COMMANDS = {"runworkers", "relay_starts", "runserver"}
+
+
 def main(argv: list[str]) -> None:
     """Run a management command; exit 1 with one line when a setting or a service is missing."""
     from django.core.management import execute_from_command_line
 
+    if len(argv) > 1 and argv[1] not in POOLED_COMMANDS:
+        os.environ.setdefault("DATABASE_POOL_MAX_SIZE", "0")
     try:
         execute_from_command_line(argv)
     except Exception as exc:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('audit', '0002_webhook_audit_actions'),
+        ('audit', '0003_verbose_names'),
     ]
 
     operations = [
