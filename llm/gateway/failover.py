@@ -40,8 +40,8 @@ def execute(call: Call) -> Result:
     attempts: list[Attempt] = []
     for candidate in call.candidates:
         target = targets.target_for(candidate, call.tenant_id)
-        if target.cooling_down:
-            attempts.append(Attempt(candidate.provider, candidate.model, "skipped", "cooling down"))
+        if reason := target.skip_reason:
+            attempts.append(Attempt(candidate.provider, candidate.model, "skipped", reason))
             continue
         reservation, started = usage.reserve(call, target), time.monotonic()
         try:
@@ -66,8 +66,8 @@ def stream(call: Call) -> Iterator[str | Result]:
     attempts: list[Attempt] = []
     for candidate in call.candidates:
         target = targets.target_for(candidate, call.tenant_id)
-        if target.cooling_down:
-            attempts.append(Attempt(candidate.provider, candidate.model, "skipped", "cooling down"))
+        if reason := target.skip_reason:
+            attempts.append(Attempt(candidate.provider, candidate.model, "skipped", reason))
             continue
         reservation, started = usage.reserve(call, target), time.monotonic()
         events = targets.provider_client(target.config).stream(_request(call, candidate))

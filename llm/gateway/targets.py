@@ -66,6 +66,13 @@ class Target:
     price: ModelPrice | None
 
     @property
+    def skip_reason(self) -> str | None:
+        """Why this candidate is not tried now (no key configured, or cooling down), or None."""
+        if not self.config.api_key:
+            return "no API key configured"
+        return "cooling down" if self.cooling_down else None
+
+    @property
     def cooling_down(self) -> bool:
         until = self.health.cooldown_until if self.health else None
         return until is not None and until > timezone.now()

@@ -2,9 +2,10 @@
 
 The schema is read from the running application (`/api/v1/schema`), so an endpoint added later
 is fuzzed without touching this file. Requests go through the WSGI application in this process
-against the real test database and Temporal dev server, authenticated as a tenant owner's API
-key. Generation is derandomized (a fixed seed per operation) with a bounded number of examples,
-so a failure reproduces and CI stays fast.
+against the real test database and Temporal dev server, with the platform's LLM providers
+pointed at the fake provider server, authenticated as a tenant owner's API key. Generation is
+derandomized (a fixed seed per operation) with a bounded number of examples, so a failure
+reproduces and CI stays fast.
 """
 
 import hypothesis
@@ -16,6 +17,7 @@ from schemathesis.checks import not_a_server_error
 from mono.wsgi import application
 from tenants.services import api_key_create, tenant_create
 from tests.factories import UserFactory
+from tests.llm.conftest import fake_llm  # noqa: F401 (fixture: the platform's providers answer)
 
 EXAMPLES_PER_OPERATION = 20
 
@@ -29,6 +31,7 @@ def _schema():
 
 @pytest.mark.django_db(transaction=True)  # each request closes its connection, as in production
 @pytest.mark.timeout(600)
+@pytest.mark.usefixtures("fake_llm")
 def test_no_operation_answers_a_server_error():
     owner = UserFactory(username="fuzz-owner")
     tenant = tenant_create(name="Fuzz", slug="fuzz", owner=owner)  # its namespace is provisioned

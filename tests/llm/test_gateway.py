@@ -170,3 +170,18 @@ def test_providers_endpoint_shows_prices_and_cooldown(fake_llm, acme):
     assert providers["openai"]["cooling_down_until"] is not None
     assert providers["anthropic"]["cooling_down_until"] is None
     assert any(m["model"] == "gpt-4o-mini" for m in providers["openai"]["models"])
+
+
+def test_provider_without_an_api_key_is_skipped_for_the_next_candidate(fake_llm, acme, settings):
+    settings.OPENAI_API_KEY = ""
+    response = ask(api_as(acme, "erin"), "fall through", route=ROUTE)
+    assert response.status_code == 200, response.json()
+    assert response.json()["provider"] == "anthropic"
+    assert fake_llm.hits("openai") == 0
+
+
+def test_route_whose_providers_have_no_api_key_is_503_saying_so(acme, settings):
+    settings.OPENAI_API_KEY = settings.ANTHROPIC_API_KEY = ""
+    response = ask(api_as(acme, "erin"), route=ROUTE)
+    assert response.status_code == 503
+    assert "no API key configured" in json.dumps(response.json())
