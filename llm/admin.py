@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin
 
-from llm import services
+from llm import limits, services
 from llm.models import (
     LimitPolicy,
     LLMBatch,
@@ -98,6 +98,19 @@ class LLMUsageAdmin(admin.ModelAdmin):
 class LimitPolicyAdmin(admin.ModelAdmin):
     list_display = ["tenant", "provider", "requests_per_minute", "tokens_per_minute", "monthly_budget"]
     list_filter = ["tenant"]
+
+    # The gateway keeps which tenants have limits for a few seconds; a change here applies at once.
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        limits.forget_limited_providers()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        limits.forget_limited_providers()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        limits.forget_limited_providers()
 
 
 @admin.register(ProviderHealth)

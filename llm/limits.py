@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
 from llm.models import LimitPolicy, LimitUsage
 from mono.errors import ServiceError
+from mono.kernel.ttl import TTLCache
 
 
 class RateLimited(ServiceError):
@@ -43,9 +45,27 @@ def _windows(now: datetime) -> tuple[str, str]:
     return now.strftime("%Y-%m-%dT%H:%M"), now.strftime("%Y-%m")
 
 
+# Which providers each tenant has limits for ("" = all providers), kept per process for
+# LLM_CONFIG_CACHE_SECONDS: most tenants have none, and asking on every call costs a query.
+_limited_providers: TTLCache[frozenset[str]] = TTLCache(lambda: settings.LLM_CONFIG_CACHE_SECONDS)
+
+
+def forget_limited_providers() -> None:
+    """Call after a limit policy changes (this process sees it at once, others within the cache time)."""
+    _limited_providers.clear()
+
+
+def _has_limits(tenant_id: int, provider: str) -> bool:
+    limited = _limited_providers.get_or_load(
+        tenant_id,
+        lambda: frozenset(LimitPolicy.objects.for_tenant(tenant_id).values_list("provider", flat=True)),
+    )
+    return "" in limited or provider in limited
+
+
 def reserve(*, tenant_id: int, provider: str, tokens: int, cost: Decimal, now: datetime) -> Reservation:
     """Admit one request of about `tokens` and `cost`, or raise RateLimited / BudgetExceeded."""
-    if not LimitPolicy.objects.for_tenant(tenant_id).filter(provider__in=["", provider]).exists():
+    if not _has_limits(tenant_id, provider):
         return Reservation(tokens=tokens, cost=cost)  # no limits: no transaction, no lock
     return _reserve_locked(tenant_id=tenant_id, provider=provider, tokens=tokens, cost=cost, now=now)
 

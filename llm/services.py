@@ -211,6 +211,8 @@ def credential_save(
         credential.api_key_encrypted = crypto.encrypt(api_key)
     credential.full_clean()
     credential.save()
+    targets.forget_credentials()
+    transaction.on_commit(targets.forget_credentials)
     audit_record(
         tenant=tenant,
         action=AuditAction.PROVIDER_CREDENTIAL_SAVED,

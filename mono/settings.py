@@ -256,6 +256,9 @@ LLM_CREDENTIAL_KEY = env.str("LLM_CREDENTIAL_KEY", default="")
 # Route used when a request names neither a model nor a route.
 LLM_DEFAULT_ROUTE = env.str("LLM_DEFAULT_ROUTE", default="openai:gpt-4o-mini > anthropic:claude-3-5-haiku-latest")
 # How long a provider that failed with a rate limit, overload, 5xx or timeout is skipped.
+# How long a process reuses a tenant's provider credentials, the price table and which providers
+# a tenant has limits for, before reading them again (changes in the same process apply at once).
+LLM_CONFIG_CACHE_SECONDS = env.float("LLM_CONFIG_CACHE_SECONDS", default=5.0)
 LLM_COOLDOWN_SECONDS = env.float("LLM_COOLDOWN_SECONDS", default=30.0)
 LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=60.0)
 

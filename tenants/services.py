@@ -3,8 +3,6 @@
 import logging
 import pickle
 import secrets
-import threading
-import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 
@@ -16,6 +14,7 @@ from django.utils import timezone
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from mono import events
+from mono.kernel.ttl import TTLCache
 from mono.temporal import queues, registry, sync
 from mono.temporal.client import connect, get_platform_client, get_tenant_client
 from mono.temporal.namespaces import (
@@ -260,7 +259,8 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
     key_id, sep, secret = raw_key[len(ApiKey.PREFIX) :].partition("_")
     if not sep:
         return None
-    api_key = _api_keys.get(key_id)
+    cached = _api_keys.get(key_id)
+    api_key = pickle.loads(cached) if cached is not None else None  # noqa: S301 (pickled by this process)
     if api_key is None:
         api_key = ApiKey.objects.select_related("tenant", "user").filter(key_id=key_id, revoked_at=None).first()
         if api_key is None:
@@ -268,46 +268,20 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
         api_key.membership = Membership.objects.for_tenant(api_key.tenant).filter(user_id=api_key.user_id).first()
         if api_key.membership is not None:
             api_key.membership.tenant = api_key.tenant
-        _api_keys.put(key_id, api_key)
+        _api_keys.put(key_id, pickle.dumps(api_key))
     if not secrets.compare_digest(api_key.secret_hash, ApiKey.hash_secret(secret)):
         return None
     now = timezone.now()
     if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
-        _api_keys.put(key_id, api_key)
+        _api_keys.put(key_id, pickle.dumps(api_key))
     return api_key
 
 
-class _ApiKeyCache:
-    """Resolved keys by key id, each kept a few seconds; every `get` returns a fresh copy, so a
-    request that changes its tenant or user object never changes what the next one sees."""
-
-    MAX_ENTRIES = 10_000
-
-    def __init__(self) -> None:
-        self._entries: dict[str, tuple[float, bytes]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key_id: str) -> ApiKey | None:
-        entry = self._entries.get(key_id)
-        if entry is None or entry[0] < time.monotonic():
-            return None
-        return pickle.loads(entry[1])  # noqa: S301 (bytes this process pickled itself)
-
-    def put(self, key_id: str, api_key: ApiKey) -> None:
-        expires = time.monotonic() + settings.API_KEY_CACHE_SECONDS
-        with self._lock:
-            if len(self._entries) >= self.MAX_ENTRIES:
-                self._entries.clear()
-            self._entries[key_id] = (expires, pickle.dumps(api_key))
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-_api_keys = _ApiKeyCache()
+# Resolved keys by key id, pickled: every hit unpickles a fresh copy, so a request that changes
+# its tenant or user object never changes what the next request sees.
+_api_keys: TTLCache[bytes] = TTLCache(lambda: settings.API_KEY_CACHE_SECONDS)
 
 
 def api_key_cache_clear() -> None:

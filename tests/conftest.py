@@ -9,6 +9,7 @@ import threading
 import pytest
 from django.conf import settings
 
+from mono.kernel.ttl import TTLCache
 from mono.temporal.client import forget_connections
 from mono.temporal.devserver import TemporalDevServer
 from mono.temporal.workers import TemporalWorkerManager
@@ -21,6 +22,13 @@ def temporal_server():
     forget_connections()
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    """Each test reads keys, credentials and prices from its own database, not from a cache that
+    an earlier test filled (ids repeat across tests)."""
+    TTLCache.clear_all()
 
 
 @pytest.fixture

@@ -17,20 +17,38 @@ from llm.providers.base import Provider, ProviderConfig, ProviderError, build_pr
 from llm.route_parsing import Candidate
 from mono import crypto
 from mono.errors import ServiceError
+from mono.kernel.ttl import TTLCache
 
 BUILTIN_PROVIDERS = {"openai": "OPENAI", "anthropic": "ANTHROPIC", "mistral": "MISTRAL"}
 
 
+# Read on every call, changed rarely: kept per process for LLM_CONFIG_CACHE_SECONDS. A change
+# made in this process (credential_save) clears them at once; other processes follow within that time.
+_credentials: TTLCache[ProviderConfig | None] = TTLCache(lambda: settings.LLM_CONFIG_CACHE_SECONDS)
+_prices: TTLCache["ModelPrice | None"] = TTLCache(lambda: settings.LLM_CONFIG_CACHE_SECONDS)
+
+
+def forget_credentials() -> None:
+    _credentials.clear()
+
+
+def _tenant_credential(name: str, tenant_id: int) -> ProviderConfig | None:
+    credential = ProviderCredential.objects.for_tenant(tenant_id).filter(name=name, is_active=True).first()
+    if credential is None:
+        return None
+    return ProviderConfig(
+        kind=credential.kind,
+        api_key=crypto.decrypt(credential.api_key_encrypted),
+        base_url=credential.base_url or None,
+        name=name,
+    )
+
+
 def provider_config(name: str, tenant_id: int) -> ProviderConfig:
     """The tenant's own credential for `name`, else the platform's settings for a built-in."""
-    credential = ProviderCredential.objects.for_tenant(tenant_id).filter(name=name, is_active=True).first()
-    if credential is not None:
-        return ProviderConfig(
-            kind=credential.kind,
-            api_key=crypto.decrypt(credential.api_key_encrypted),
-            base_url=credential.base_url or None,
-            name=name,
-        )
+    config = _credentials.get_or_load((tenant_id, name), lambda: _tenant_credential(name, tenant_id))
+    if config is not None:
+        return config
     if name in BUILTIN_PROVIDERS:
         prefix = BUILTIN_PROVIDERS[name]
         return ProviderConfig(
@@ -52,7 +70,9 @@ def provider_client(config: ProviderConfig) -> Provider:
 
 def price_of(provider_kind: str, model: str) -> ModelPrice | None:
     """The list price of `model`, or None when no price is known (its calls then cost 0)."""
-    return ModelPrice.objects.filter(provider=provider_kind, model=model).first()
+    return _prices.get_or_load(
+        (provider_kind, model), lambda: ModelPrice.objects.filter(provider=provider_kind, model=model).first()
+    )
 
 
 @dataclass(frozen=True)
