@@ -262,6 +262,13 @@ LLM_CONFIG_CACHE_SECONDS = env.float("LLM_CONFIG_CACHE_SECONDS", default=5.0)
 LLM_COOLDOWN_SECONDS = env.float("LLM_COOLDOWN_SECONDS", default=30.0)
 LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=60.0)
 
+# Bounds on one workflow definition: a larger one is refused with a 400 naming the limit.
+WORKFLOW_MAX_NODES = env.int("WORKFLOW_MAX_NODES", default=500)
+WORKFLOW_MAX_EDGES = env.int("WORKFLOW_MAX_EDGES", default=2000)
+WORKFLOW_MAX_DEFINITION_CHARS = env.int("WORKFLOW_MAX_DEFINITION_CHARS", default=1_000_000)
+WORKFLOW_MAX_NODE_DATA_CHARS = env.int("WORKFLOW_MAX_NODE_DATA_CHARS", default=100_000)
+WORKFLOW_MAX_TEMPLATE_CHARS = env.int("WORKFLOW_MAX_TEMPLATE_CHARS", default=20_000)
+
 # Platform schedules (`manage.py sync_schedules`): cron expressions, UTC.
 HOUSEKEEPING_CRON = env.str("HOUSEKEEPING_CRON", default="17 3 * * *")
 ORPHANED_MEDIA_CLEANUP_CRON = env.str("ORPHANED_MEDIA_CLEANUP_CRON", default="47 3 * * *")

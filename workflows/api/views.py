@@ -25,7 +25,6 @@ from workflows.api.serializers import (
     VersionSerializer,
 )
 from workflows.graph.compiler import diff_definitions
-from workflows.graph.validation import validate_definition
 from workflows.models import ApprovalRequest, WorkflowDefinition, WorkflowExecution
 from workflows.services import approvals, definitions, executions
 
@@ -95,7 +94,7 @@ class WorkflowViewSet(viewsets.ModelViewSet):
     def validate(self, request):
         """Dry validation for the editor: every problem, each naming its node/edge and field."""
         graph = validated(GraphSerializer, request.data)["definition"]
-        errors = [error.to_dict() for error in validate_definition(graph)]
+        errors = definitions.graph_problems(graph=graph)
         return Response({"valid": not errors, "errors": errors})
 
     @extend_schema(responses=VersionSerializer(many=True))

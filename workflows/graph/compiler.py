@@ -16,7 +16,7 @@ from heapq import heappop, heappush
 from typing import Any
 
 from workflows.graph.nodes import node_type
-from workflows.graph.validation import GraphError, analyse
+from workflows.graph.validation import GraphError, GraphLimits, analyse
 
 PLAN_FORMAT = 1
 
@@ -131,20 +131,27 @@ def _topological_order(node_ids: list[str], edges: Iterable[PlanEdge]) -> tuple[
     return tuple(order)
 
 
-def compile_definition(definition: dict[str, Any]) -> Plan:
-    """Validate and compile a ReactFlow definition; raise GraphInvalid carrying every problem."""
-    analysis = analyse(definition)
+def compile_definition(definition: dict[str, Any], limits: GraphLimits | None = None) -> Plan:
+    """Validate and compile a ReactFlow definition; raise GraphInvalid carrying every problem.
+
+    Linear in the definition's size: edges are grouped by node once, not searched per node."""
+    analysis = analyse(definition, limits)
     if analysis.errors or analysis.start is None:
         raise GraphInvalid(analysis.errors)
     edges = [PlanEdge(e.id, e.source, e.target, e.handle) for e in sorted(analysis.edges, key=lambda e: e.index)]
     node_ids = [node.id for node in sorted(analysis.nodes.values(), key=lambda n: n.index)]
+    incoming: dict[str, list[str]] = {node_id: [] for node_id in node_ids}
+    outgoing: dict[str, list[PlanEdge]] = {node_id: [] for node_id in node_ids}
+    for edge in edges:
+        incoming[edge.target].append(edge.id)
+        outgoing[edge.source].append(edge)
     nodes = {
         node_id: PlanNode(
             id=node_id,
             type=analysis.nodes[node_id].type.name,
             data=analysis.nodes[node_id].data,
-            incoming=tuple(edge.id for edge in edges if edge.target == node_id),
-            outgoing=tuple(edge for edge in edges if edge.source == node_id),
+            incoming=tuple(incoming[node_id]),
+            outgoing=tuple(outgoing[node_id]),
         )
         for node_id in node_ids
     }

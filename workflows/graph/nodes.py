@@ -12,7 +12,7 @@ from typing import Any
 
 from croniter import croniter
 
-from mono.kernel import expressions, templating
+from mono.kernel import expressions, schemas, templating
 from workflows.graph import durations
 
 # The tenant roles an approver entry may name instead of a username. Kept here rather than
@@ -290,6 +290,8 @@ def _llm(data: _Data) -> None:
     schema = data.raw.get("output_schema")
     if schema is not None and not isinstance(schema, dict):
         data.problem("invalid_field", "output_schema", "output_schema must be a JSON schema object")
+    elif schema is not None and (problem := schemas.check_schema(schema)):
+        data.problem("invalid_schema", "output_schema", f"output_schema: {problem}")
 
 
 def _end(data: _Data) -> None:

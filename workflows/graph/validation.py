@@ -3,8 +3,14 @@
 Every problem is reported at once, each naming its node or edge and field, and no input makes it
 raise: the editor shows the list as the user types. ReactFlow's own keys (position, measured,
 selected, style, markerEnd, ...) are accepted and ignored.
+
+A definition larger than its `GraphLimits` (nodes, edges, JSON size of the whole and of one node's
+data, length of one template) is refused with those problems alone, before anything else is
+looked at. Everything after that runs in time linear in the definition's size (the editor's
+validation endpoint needs only the view role), and at most `MAX_REPORTED_ERRORS` are listed.
 """
 
+import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -30,6 +36,71 @@ class GraphError:
     def to_dict(self) -> dict[str, str | None]:
         """JSON-safe form for the API."""
         return asdict(self)
+
+
+MAX_REPORTED_ERRORS = 200
+
+
+@dataclass(frozen=True)
+class GraphLimits:
+    """How large one definition may be. The defaults are the settings' defaults; callers that read
+    settings (this module reads none) pass theirs."""
+
+    max_nodes: int = 500
+    max_edges: int = 2_000
+    max_definition_chars: int = 1_000_000
+    max_node_data_chars: int = 100_000
+    max_template_chars: int = 20_000
+
+
+def _json_size(value: object) -> int | None:
+    try:
+        return len(json.dumps(value, separators=(",", ":")))
+    except (TypeError, ValueError, RecursionError):
+        return None
+
+
+def _long_strings(value: Any, limit: int, path: str = "") -> Iterable[str]:
+    """Paths of the strings inside `value` longer than `limit` (iteratively: data may nest deeply)."""
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str) and len(item) > limit:
+            yield where
+        elif isinstance(item, dict):
+            stack.extend((child, f"{where}.{key}" if where else str(key)) for key, child in item.items())
+        elif isinstance(item, list):
+            stack.extend((child, f"{where}[{index}]") for index, child in enumerate(item))
+
+
+def limit_errors(definition: object, limits: GraphLimits) -> list[GraphError]:
+    """The limits a definition exceeds, each naming it (`field` is the limit's name)."""
+    if not isinstance(definition, dict):
+        return []
+    errors: list[GraphError] = []
+    nodes, edges = definition.get("nodes"), definition.get("edges")
+    for name, value, limit in (("nodes", nodes, limits.max_nodes), ("edges", edges, limits.max_edges)):
+        if isinstance(value, list) and len(value) > limit:
+            message = f"the definition has {len(value)} {name}; the limit is {limit} (max_{name})"
+            errors.append(GraphError("too_large", message, field=f"max_{name}"))
+    if errors:
+        return errors  # no need to measure the rest of something this large
+    size = _json_size(definition)
+    if size is None or size > limits.max_definition_chars:
+        message = f"the definition is larger than {limits.max_definition_chars} characters of JSON"
+        return [GraphError("too_large", message + " (max_definition_chars)", field="max_definition_chars")]
+    for raw in nodes if isinstance(nodes, list) else []:
+        if not (isinstance(raw, dict) and isinstance(raw.get("data"), dict)):
+            continue
+        node_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+        if (_json_size(raw["data"]) or 0) > limits.max_node_data_chars:
+            message = f"node {node_id!r}: its data is larger than {limits.max_node_data_chars} characters of JSON"
+            errors.append(GraphError("too_large", message + " (max_node_data_chars)", node_id, field="data"))
+            continue
+        for where in _long_strings(raw["data"], limits.max_template_chars):
+            message = f"node {node_id!r}: {where} is longer than {limits.max_template_chars} characters"
+            errors.append(GraphError("too_large", message + " (max_template_chars)", node_id, field=where))
+    return errors
 
 
 @dataclass
@@ -68,7 +139,8 @@ def _label(node: ParsedNode) -> str:
 
 
 class _Analyser:
-    def __init__(self) -> None:
+    def __init__(self, limits: GraphLimits) -> None:
+        self.limits = limits
         self.result = Analysis()
         self.ids: dict[str, int] = {}  # every node id seen, typed or not, with its position
         self.structure: list[tuple[str, str]] = []  # edges between known ids, for graph checks
@@ -80,6 +152,9 @@ class _Analyser:
         if not isinstance(definition, dict):
             self.error("invalid_definition", "the definition must be an object with nodes and edges")
             return self.result
+        if too_large := limit_errors(definition, self.limits):
+            self.result.errors = too_large
+            return self.result
         nodes, edges = definition.get("nodes"), definition.get("edges")
         for name, value in (("nodes", nodes), ("edges", edges)):
             if not isinstance(value, list):
@@ -88,6 +163,9 @@ class _Analyser:
         self.read_edges(edges if isinstance(edges, list) else [])
         self.check_branches()
         self.check_structure()
+        if len(errors := self.result.errors) > MAX_REPORTED_ERRORS:
+            more = GraphError("too_many_errors", f"and {len(errors) - MAX_REPORTED_ERRORS} more problems")
+            self.result.errors = [*errors[:MAX_REPORTED_ERRORS], more]
         return self.result
 
     def read_nodes(self, nodes: list[Any]) -> None:
@@ -278,20 +356,22 @@ def _cycle_path(group: list[str], successors: dict[str, list[str]], position: di
     members = set(group)
     first = min(group, key=position.__getitem__)
     path, node = [first], first
+    on_path = {first: 0}  # node -> index in path: membership and slicing in constant time
     while True:
         candidates = [target for target in successors[node] if target in members]
-        following = first if first in candidates else next((t for t in candidates if t not in path), candidates[0])
-        if following in path:
-            return path[path.index(following) :]
+        following = first if first in candidates else next((t for t in candidates if t not in on_path), candidates[0])
+        if following in on_path:
+            return path[on_path[following] :]
+        on_path[following] = len(path)
         path.append(following)
         node = following
 
 
-def analyse(definition: object) -> Analysis:
+def analyse(definition: object, limits: GraphLimits | None = None) -> Analysis:
     """Validate and keep the well-formed parts; used by the compiler."""
-    return _Analyser().run(definition)
+    return _Analyser(limits or GraphLimits()).run(definition)
 
 
-def validate_definition(definition: object) -> list[GraphError]:
+def validate_definition(definition: object, limits: GraphLimits | None = None) -> list[GraphError]:
     """Every problem in a definition; an empty list means it compiles."""
-    return analyse(definition).errors
+    return analyse(definition, limits).errors

@@ -1,5 +1,6 @@
 """Writes for workflow definitions and their versions."""
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.text import slugify
 
@@ -8,6 +9,7 @@ from audit.services import audit_record
 from mono.errors import ServiceError
 from workflows import schedules
 from workflows.graph.compiler import GraphInvalid, compile_definition
+from workflows.graph.validation import GraphLimits, limit_errors, validate_definition
 from workflows.models import DefinitionStatus, WorkflowDefinition, WorkflowVersion
 
 
@@ -19,9 +21,28 @@ class DefinitionInvalid(ServiceError):
         self.errors = errors
 
 
+def graph_limits() -> GraphLimits:
+    """The bounds on one definition, from settings."""
+    return GraphLimits(
+        max_nodes=settings.WORKFLOW_MAX_NODES,
+        max_edges=settings.WORKFLOW_MAX_EDGES,
+        max_definition_chars=settings.WORKFLOW_MAX_DEFINITION_CHARS,
+        max_node_data_chars=settings.WORKFLOW_MAX_NODE_DATA_CHARS,
+        max_template_chars=settings.WORKFLOW_MAX_TEMPLATE_CHARS,
+    )
+
+
+def graph_problems(*, graph) -> list[dict]:
+    """Every problem in a graph, for the editor; a graph over its limits raises DefinitionInvalid (400)."""
+    limits = graph_limits()
+    if too_large := limit_errors(graph, limits):
+        raise DefinitionInvalid(too_large)
+    return [error.to_dict() for error in validate_definition(graph, limits)]
+
+
 def compile_graph(graph) -> dict:
     try:
-        return compile_definition(graph).to_dict()
+        return compile_definition(graph, graph_limits()).to_dict()
     except GraphInvalid as exc:
         raise DefinitionInvalid(exc.errors) from exc
 

@@ -10,7 +10,6 @@ import json
 from contextlib import nullcontext
 from typing import Any
 
-import jsonschema
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -21,7 +20,7 @@ from django.utils import timezone
 from llm import services as llm_services
 from mono.errors import ServiceError
 from mono.events import DomainEvent, emit
-from mono.kernel import templating
+from mono.kernel import schemas, templating
 from mono.kernel.outbound import OutboundPolicy, OutboundRequestRefused, send
 from tenants.models import Tenant
 from workflows.models import EmailTemplate, Record, StepExecution, StepStatus
@@ -71,13 +70,14 @@ def email_send(
         subject, body = template.subject, template.body
     else:
         subject, body = data["subject"], data["body"]
-    to = templating.render(data["to"], variables) if data.get("to") else variables.get("input", {}).get("email", "")
+    default_to = variables.get("input", {}).get("email", "")
+    to = templating.render(data["to"], variables, field="to") if data.get("to") else default_to
     recipients = [address.strip() for address in to.split(",") if address.strip()]
     if not recipients:
         raise StepError("the e-mail has no recipient (data.to or input.email)")
     message = EmailMessage(
-        subject=templating.render(subject, variables).strip(),
-        body=templating.render(body, variables),
+        subject=templating.render(subject, variables, field="subject").strip(),
+        body=templating.render(body, variables, field="body"),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=recipients,
     )
@@ -94,8 +94,8 @@ def record_apply(
     if data.get("model"):
         return model_update(tenant_id=tenant_id, data=data, variables=variables)
     operation, collection = data["operation"], data["collection"]
-    key = templating.render(str(data["key"]), variables)
-    fields = templating.render_value(data.get("fields") or {}, variables)
+    key = templating.render(str(data["key"]), variables, field="key")
+    fields = templating.render_value(data.get("fields") or {}, variables, field="fields")
     records = Record.objects.for_tenant(tenant_id).select_for_update()
     existing = records.filter(collection=collection, key=key).first()
     if operation == "delete":
@@ -118,12 +118,12 @@ def model_update(*, tenant_id: int, data: dict, variables: dict) -> dict[str, An
     allowed = settings.WORKFLOW_UPDATABLE_MODELS.get(label)
     if allowed is None:
         raise StepError(f"model {label} is not one workflows may update")
-    fields = templating.render_value(data.get("fields") or {}, variables)
+    fields = templating.render_value(data.get("fields") or {}, variables, field="fields")
     refused = sorted(set(fields) - set(allowed))
     if refused:
         raise StepError(f"fields {', '.join(refused)} of {label} may not be updated by workflows")
     model = apps.get_model(label)
-    key = templating.render(str(data["key"]), variables)
+    key = templating.render(str(data["key"]), variables, field="key")
     # for_tenant(): a key naming another tenant's row finds nothing, exactly like a missing one.
     instance = model.objects.for_tenant(tenant_id).select_for_update().filter(pk=key).first()
     if instance is None:
@@ -141,9 +141,9 @@ def model_update(*, tenant_id: int, data: dict, variables: dict) -> dict[str, An
 def webhook_call(
     *, tenant_id: int, data: dict, variables: dict, execution_id: str = "", node_id: str = ""
 ) -> dict[str, Any]:
-    url = templating.render(data["url"], variables)
-    headers = templating.render_value(data.get("headers") or {}, variables)
-    body = templating.render_value(data.get("body"), variables) if data.get("body") is not None else None
+    url = templating.render(data["url"], variables, field="url")
+    headers = templating.render_value(data.get("headers") or {}, variables, field="headers")
+    body = templating.render_value(data.get("body"), variables, field="body") if data.get("body") is not None else None
     if body is not None and not isinstance(body, str):
         body = json.dumps(body)
         headers.setdefault("Content-Type", "application/json")
@@ -187,11 +187,12 @@ def llm_prompt(
     if data.get("template"):
         spec_fields = {
             "template": data["template"],
-            "variables": templating.render_value(data.get("variables") or {}, variables),
+            "variables": templating.render_value(data.get("variables") or {}, variables, field="variables"),
         }
     else:
         messages = [
-            {"role": m["role"], "content": templating.render(m["content"], variables)} for m in data["messages"]
+            {"role": m["role"], "content": templating.render(m["content"], variables, field=f"messages[{i}].content")}
+            for i, m in enumerate(data["messages"])
         ]
         spec_fields = {"messages": messages}
     schema = data.get("output_schema")
@@ -220,8 +221,8 @@ def llm_prompt(
     if schema is not None:
         try:
             output["json"] = json.loads(result.content)
-            jsonschema.validate(output["json"], schema)
-        except (ValueError, jsonschema.ValidationError) as exc:
+            schemas.validate(output["json"], schema)
+        except ValueError as exc:  # not JSON, or a schemas.SchemaError
             raise StepError(f"the answer does not match output_schema: {str(exc).splitlines()[0]}") from exc
     return output
 

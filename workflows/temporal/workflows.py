@@ -202,7 +202,7 @@ class InterpreterWorkflow:
         return _Outcome()
 
     async def _decision(self, node: PlanNode) -> _Outcome:
-        result = expressions.compile_condition(node.data["condition"]).evaluate(self._variables())
+        result = expressions.compile_condition(node.data["condition"]).evaluate(self._variables(), field="condition")
         self._steps[node.id] = {"result": result}
         await self._record(node, "completed", self._steps[node.id])
         return _Outcome(handle="true" if result else "false")
@@ -211,7 +211,7 @@ class InterpreterWorkflow:
         if node.data.get("duration_seconds") is not None:
             seconds = float(node.data["duration_seconds"])
         else:
-            until = durations.parse_datetime(templating.render(node.data["until"], self._variables()))
+            until = durations.parse_datetime(templating.render(node.data["until"], self._variables(), field="until"))
             seconds = max(0.0, (until - workflow.now()).total_seconds())
         await self._record(node, "waiting", {"seconds": seconds})
         await workflow.sleep(seconds)
@@ -221,7 +221,7 @@ class InterpreterWorkflow:
 
     async def _end(self, node: PlanNode) -> _Outcome:
         template = node.data.get("output")
-        output = templating.render_value(template, self._variables()) if template else None
+        output = templating.render_value(template, self._variables(), field="output") if template else None
         status = node.data.get("status", "completed")
         self._steps[node.id] = {"status": status, "output": output}
         await self._record(node, "completed", self._steps[node.id])
@@ -237,7 +237,7 @@ class InterpreterWorkflow:
 
     async def _approval(self, node: PlanNode) -> _Outcome:
         data = node.data
-        message = templating.render(data["message"], self._variables()) if data.get("message") else ""
+        message = templating.render(data["message"], self._variables(), field="message") if data.get("message") else ""
         opened = await workflow.execute_activity(
             "approval_open",
             ApprovalOpen(
