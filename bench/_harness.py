@@ -178,12 +178,21 @@ def free_port() -> int:
     raise RuntimeError(f"no free port in BENCH_PORTS={low}-{high}")
 
 
+DEV_SERVER_UP = "Dev server up in {seconds:.1f} s (in memory, headless)"
+
+
 @contextlib.contextmanager
-def temporal_server() -> Iterator:
-    """A fresh Temporal dev server from the virtualenv, in memory and headless, stopped on exit."""
+def temporal_server(announce: str | None = None) -> Iterator:
+    """A fresh Temporal dev server from the virtualenv, in memory and headless, stopped on exit.
+
+    `announce`, a format string such as `DEV_SERVER_UP`, is printed with the `seconds` it took
+    to start."""
     from mono.temporal.devserver import TemporalDevServer
 
+    started = time.perf_counter()
     server = TemporalDevServer(port=free_port()).start()
+    if announce is not None:
+        print(announce.format(seconds=time.perf_counter() - started), flush=True)
     try:
         yield server
     finally:

@@ -284,9 +284,8 @@ def measure_worker_host(server: TemporalDevServer, report: Report, children: lis
 def main() -> None:
     report = Report()
     children: list[subprocess.Popen] = []
-    started = time.perf_counter()
-    with temporal_server() as server, scratch_database(BENCH_DB) as database:
-        print(f"Temporal CLI {server_version()}: dev server up in {time.perf_counter() - started:.1f} s (in memory)")
+    announce = f"Temporal CLI {server_version()}: dev server up in {{seconds:.1f}} s (in memory)"
+    with temporal_server(announce) as server, scratch_database(BENCH_DB) as database:
         setup_django(database, temporal_address=server.address, debug=True)
         print(f"Database {database.name} created and migrated; {os.cpu_count()} CPUs", flush=True)
         try:
