@@ -4,15 +4,19 @@ A benchmark is a script run from the project root, `.venv/bin/python bench/<name
 `bench/` first on `sys.path`, so the script imports this module as `_harness`, before any project
 import: importing it makes the project importable. A typical `main()`:
 
-    exit_on_sigterm()
-    with temporal_server() as server, scratch_database("mono_bench_thing") as database:
-        setup_django(database, temporal_address=server.address, debug=False, conn_max_age="60")
+    exit_on_sigterm()  # a killed bench still drops its database and stops its servers
+    with django_on_temporal("mono_bench_thing", debug=False, announce=DEV_SERVER_UP) as (server, database):
+        tenant = tenant_create(name="Bench", slug="bench")
         host = WorkerHost()
         try:
             print(f"worker manager hosting {host.start(tenant_id=tenant.pk, queue=queues.WORKFLOWS)}")
-            ...
+            result = abba(lambda: baseline(tenant), lambda: candidate(tenant), rounds=4)
         finally:
             host.stop()
+
+`temporal_server`, `scratch_database` and `setup_django` are the pieces of that stage, for a
+benchmark that needs only some of them; `start_web_server` and `http_load` measure the real web
+server over sockets.
 
 Environment variables, all optional (unset, every benchmark runs at full size):
 - `BENCH_QUICK=1`: every benchmark shrinks its counts (see `sized`) to prove in seconds that it runs
@@ -37,7 +41,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 # os.path, not pathlib: interpreter.py's workflow sandbox sees this module too.
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -199,6 +203,20 @@ def temporal_server(announce: str | None = None) -> Iterator:
         server.stop()
 
 
+@contextlib.contextmanager
+def django_on_temporal(
+    database_name: str, *, debug: bool, announce: str | None = None, **options: str
+) -> Iterator[tuple[Any, ScratchDatabase]]:
+    """The stage most benchmarks need, as (dev server, database): `temporal_server(announce)`,
+    `scratch_database(database_name)`, then `setup_django` on both with `debug` and `options`
+    (`conn_max_age=`, settings such as `ALLOWED_HOSTS=`); prints the database line. All is torn
+    down on exit."""
+    with temporal_server(announce) as server, scratch_database(database_name) as database:
+        setup_django(database, temporal_address=server.address, debug=debug, **options)
+        print(f"Database {database.name} created and migrated; {os.cpu_count()} CPUs", flush=True)
+        yield server, database
+
+
 def stop_processes(processes: Sequence[subprocess.Popen], timeout: float) -> None:
     """SIGTERM every process at once, then wait up to `timeout` s for each and kill what is left."""
     for process in processes:
@@ -217,12 +235,8 @@ class WebServer:
     """The project's ASGI application under uvicorn, in a child process. See `start_web_server`."""
 
     process: subprocess.Popen
-    port: int
+    address: str  # host:port
     graceful_seconds: float
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
 
     @property
     def url(self) -> str:
@@ -259,7 +273,7 @@ def start_web_server(
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return WebServer(process, port, graceful_seconds)
+            return WebServer(process, f"127.0.0.1:{port}", graceful_seconds)
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
@@ -312,7 +326,7 @@ class WorkerHost:
     def start(self, *, tenant_id: int | None = None, queue=None, timeout: float = 60) -> str:
         """Start the manager and wait for its first reconcile; with `tenant_id` and `queue` (a
         `mono.temporal.queues` queue), check that it hosts that queue. Returns what it hosts and
-        how long that took, e.g. "tenant-3/tenant-3-workflows in 0.4 s"."""
+        how long that took, e.g. "mono-tenant-1/workflows in 0.4 s"."""
         started = time.perf_counter()
         self.thread.start()
         while not self.manager.reconciled.is_set() and not self.errors:

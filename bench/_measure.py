@@ -5,6 +5,7 @@ which re-exports them; the tests import this module as `bench._measure`.
 """
 
 import asyncio
+import logging
 import math
 import os
 import time
@@ -187,6 +188,9 @@ async def http_load_async(
     """`http_load` inside a running event loop."""
     import httpx
 
+    # One INFO line per request (httpx logs each when Django's logging is set up) would cost the
+    # clients more than the request: keep warnings only.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if (requests is None) == (duration is None):
         raise ValueError("give either requests= or duration=")
     expected = set(expect)

@@ -70,15 +70,13 @@ with workflow.unsafe.imports_passed_through():
         CpuWindow,
         WorkerHost,
         abba_order,
+        django_on_temporal,
         exit_on_sigterm,
         ms,
         p50,
         p95,
         print_table,
-        scratch_database,
-        setup_django,
         sized,
-        temporal_server,
     )
 
     from workflows.temporal.types import (
@@ -174,22 +172,7 @@ class NativeChainWorkflow:
         return InterpreterResult("completed", None, "")
 
 
-# Figures ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class PassResult:
-    engine: str
-    steps: int
-    kind: str  # "throughput" | "sequential"
-    runs: int
-    seconds: float
-    latencies: list[float]
-    failures: list[str]
-
-    @property
-    def rate(self) -> float:
-        return self.runs / self.seconds
+# State -----------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -211,6 +194,24 @@ class Context:
     chains: dict[int, Chain]
     server: Any
     runs_started: int = 0
+
+
+# Figures ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class PassResult:
+    engine: str
+    steps: int
+    kind: str  # "throughput" | "sequential"
+    runs: int
+    seconds: float
+    latencies: list[float]
+    failures: list[str]
+
+    @property
+    def rate(self) -> float:
+        return self.runs / self.seconds
 
 
 def latency_text(latencies: list[float]) -> str:
@@ -558,15 +559,10 @@ def print_summary(
 
 def main() -> None:
     exit_on_sigterm()
-    with temporal_server(announce=DEV_SERVER_UP) as server, scratch_database(BENCH_DB) as database:
-        setup_django(
-            database,
-            temporal_address=server.address,
-            debug=True,
-            conn_max_age="0",
-            ALLOWED_HOSTS="testserver,localhost",
-        )
-        print(f"Database {database.name} created and migrated; {os.cpu_count()} CPUs", flush=True)
+    stage = django_on_temporal(
+        BENCH_DB, debug=True, announce=DEV_SERVER_UP, conn_max_age="0", ALLOWED_HOSTS="testserver,localhost"
+    )
+    with stage as (server, _):
         from mono.temporal import queues
 
         context = create_context(server)

@@ -72,14 +72,12 @@ from _harness import (
     DEV_SERVER_UP,
     CpuWindow,
     WorkerHost,
+    django_on_temporal,
     exit_on_sigterm,
     p50,
     p95,
     print_table,
-    scratch_database,
-    setup_django,
     sized,
-    temporal_server,
 )
 from _harness import ms as _ms
 
@@ -172,6 +170,9 @@ class BatchRun:
         return self.items / self.seconds
 
 
+# Setup -----------------------------------------------------------------------------------------
+
+
 @dataclass
 class Context:
     tenant: Any
@@ -179,9 +180,6 @@ class Context:
     api: Any  # APIClient authenticated as the editor, in the tenant
     fake: Any
     server: Any
-
-
-# Setup -----------------------------------------------------------------------------------------
 
 
 def point_openai_at(fake) -> None:
@@ -571,39 +569,33 @@ def main() -> None:
     from tests.support.fake_llm import FakeLLMServer
 
     exit_on_sigterm()
-    with temporal_server(announce=DEV_SERVER_UP) as server, scratch_database(BENCH_DB) as database:
-        setup_django(
-            database,
-            temporal_address=server.address,
-            debug=False,
-            conn_max_age="60",
-            ALLOWED_HOSTS="testserver,localhost",
+    stage = django_on_temporal(
+        BENCH_DB, debug=False, announce=DEV_SERVER_UP, conn_max_age="60", ALLOWED_HOSTS="testserver,localhost"
+    )
+    with stage as (server, _), FakeLLMServer() as fake:
+        point_openai_at(fake)
+        print("  fake provider server listening on 127.0.0.1; the platform's OpenAI settings point at it")
+        before, after = switch_off_nagle(fake)
+        print(
+            f"  fake server, {NAGLE_CHECK_REQUESTS} back-to-back SDK requests on one connection: "
+            f"p50 {ms(before)} ms as shipped, {ms(after)} ms with TCP_NODELAY (used from here on)",
+            flush=True,
         )
-        print(f"Database {database.name} created and migrated; {os.cpu_count()} CPUs", flush=True)
-        with FakeLLMServer() as fake:
-            point_openai_at(fake)
-            print("  fake provider server listening on 127.0.0.1; the platform's OpenAI settings point at it")
-            before, after = switch_off_nagle(fake)
-            print(
-                f"  fake server, {NAGLE_CHECK_REQUESTS} back-to-back SDK requests on one connection: "
-                f"p50 {ms(before)} ms as shipped, {ms(after)} ms with TCP_NODELAY (used from here on)",
-                flush=True,
-            )
-            context = create_context(server, fake)
+        context = create_context(server, fake)
 
-            overhead = measure_overhead(context, (before, after))
+        overhead = measure_overhead(context, (before, after))
 
-            from mono.temporal import queues
+        from mono.temporal import queues
 
-            host = worker_host()
-            try:  # stopped before the fake server goes: no activity is left waiting on it
-                hosting = host.start(tenant_id=context.tenant.pk, queue=queues.LLM_PROCESSING)
-                print(f"\n  worker manager hosting {hosting} {worker_settings()}", flush=True)
-                batches = measure_batches(context)
-                print(f"    usage rows of the tenant (scope/status): {usage_rows(context)}", flush=True)
-                print_summary(overhead, batches)
-            finally:
-                host.stop()
+        host = worker_host()
+        try:  # stopped before the fake server goes: no activity is left waiting on it
+            hosting = host.start(tenant_id=context.tenant.pk, queue=queues.LLM_PROCESSING)
+            print(f"\n  worker manager hosting {hosting} {worker_settings()}", flush=True)
+            batches = measure_batches(context)
+            print(f"    usage rows of the tenant (scope/status): {usage_rows(context)}", flush=True)
+            print_summary(overhead, batches)
+        finally:
+            host.stop()
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import psutil
-from _harness import ROOT, cpu_seconds, scratch_database, setup_django, sized, temporal_server
+from _harness import ROOT, cpu_seconds, django_on_temporal, sized
 
 from mono.temporal.devserver import TemporalDevServer, temporal_binary
 
@@ -285,9 +285,7 @@ def main() -> None:
     report = Report()
     children: list[subprocess.Popen] = []
     announce = f"Temporal CLI {server_version()}: dev server up in {{seconds:.1f}} s (in memory)"
-    with temporal_server(announce) as server, scratch_database(BENCH_DB) as database:
-        setup_django(database, temporal_address=server.address, debug=True)
-        print(f"Database {database.name} created and migrated; {os.cpu_count()} CPUs", flush=True)
+    with django_on_temporal(BENCH_DB, debug=True, announce=announce) as (server, _):
         try:
             measure_provisioning(report)
             measure_worker_host(server, report, children)

@@ -35,13 +35,12 @@ DEBUG=0 (no per-query logging) and DATABASE_CONN_MAX_AGE=60 (the settings' defau
 """
 
 import json
-import os
 import sys
 import time
 import types
 from datetime import UTC, datetime
 
-from _harness import DEV_SERVER_UP, exit_on_sigterm, scratch_database, setup_django, sized, temporal_server
+from _harness import DEV_SERVER_UP, django_on_temporal, exit_on_sigterm, sized
 
 BENCH_DB = "mono_bench_webhooks"
 
@@ -131,15 +130,10 @@ def timed(client, path: str, requests: list[tuple[bytes, dict]]) -> float:
 
 def main() -> None:
     exit_on_sigterm()
-    with temporal_server(announce=DEV_SERVER_UP) as server, scratch_database(BENCH_DB) as database:
-        setup_django(
-            database,
-            temporal_address=server.address,
-            debug=False,
-            conn_max_age="60",
-            ALLOWED_HOSTS="testserver,localhost",
-        )
-        print(f"Database {database.name} created and migrated; {os.cpu_count()} CPUs", flush=True)
+    stage = django_on_temporal(
+        BENCH_DB, debug=False, announce=DEV_SERVER_UP, conn_max_age="60", ALLOWED_HOSTS="testserver,localhost"
+    )
+    with stage:
         try:
             run()
         finally:
