@@ -248,10 +248,16 @@ class WebServer:
 
 
 def start_web_server(
-    *, port: int | None = None, env: Mapping[str, str] | None = None, graceful_seconds: float = 3, timeout: float = 30
+    *,
+    port: int | None = None,
+    env: Mapping[str, str] | None = None,
+    app: str = "mono.asgi:application",
+    graceful_seconds: float = 3,
+    timeout: float = 30,
 ) -> WebServer:
-    """Serve `mono.asgi:application` with uvicorn on 127.0.0.1:`port` (default `free_port()`), as
-    `make run` does, and return once it accepts connections (RuntimeError after `timeout` s).
+    """Serve `app` (the project's ASGI application, or a module wrapping it with a baseline view)
+    with uvicorn on 127.0.0.1:`port` (default `free_port()`), as `make run` does, and return once it
+    accepts connections (RuntimeError after `timeout` s).
 
     `env` is the child's whole environment (default: this process's, so call `setup_django` first).
     Differences from `make run`, so the server measures what it serves: no access log, warnings only,
@@ -265,7 +271,7 @@ def start_web_server(
             server.stop()
     """
     port = port or free_port()
-    command = [sys.executable, "-m", "uvicorn", "mono.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
+    command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
     command += ["--lifespan", "off", "--no-access-log", "--log-level", "warning"]
     command += ["--timeout-graceful-shutdown", str(graceful_seconds)]
     process = subprocess.Popen(command, cwd=ROOT, env=dict(env if env is not None else os.environ))

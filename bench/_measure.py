@@ -9,6 +9,7 @@ import logging
 import math
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -158,6 +159,7 @@ class LoadResult:
     latencies: list[float]
     errors: int
     seconds: float
+    statuses: Counter = field(default_factory=Counter)  # status code -> responses
     error_samples: list[str] = field(default_factory=list)  # the first few, to say what went wrong
 
     @property
@@ -196,9 +198,9 @@ async def http_load_async(
     expected = set(expect)
     numbers = iter(range(requests if requests is not None else 2**62))
     latencies: list[float] = []
+    statuses: Counter = Counter()
     samples: list[str] = []
     errors = 0
-    deadline = math.inf if duration is None else time.perf_counter() + duration
 
     async def client() -> None:
         nonlocal errors
@@ -209,10 +211,11 @@ async def http_load_async(
                     return
                 started = time.perf_counter()
                 try:
-                    response = await http.request(method, url, **request(number))
+                    response = await http.request(**{"method": method, "url": url, **request(number)})
                 except httpx.HTTPError as exc:
                     problem = repr(exc)
                 else:
+                    statuses[response.status_code] += 1
                     if response.status_code in expected:
                         latencies.append(time.perf_counter() - started)
                         continue
@@ -221,18 +224,20 @@ async def http_load_async(
                 if len(samples) < 3:
                     samples.append(f"request {number}: {problem}")
 
-    started = time.perf_counter()
+    began = time.perf_counter()
+    deadline = math.inf if duration is None else began + duration
     await asyncio.gather(*(client() for _ in range(clients)))
-    return LoadResult(latencies, errors, time.perf_counter() - started, samples)
+    return LoadResult(latencies, errors, time.perf_counter() - began, statuses, samples)
 
 
 def http_load(url: str, **options: Any) -> LoadResult:
     """Drive `url` with `clients` concurrent keep-alive HTTP clients (httpx, one connection each)
     until `requests` requests in all have been sent, or for `duration` seconds (give one of the two).
 
-    `request(number)` returns the keyword arguments of request `number` (`json=`, `content=`,
-    `headers=`...), so every request can differ (e.g. its own webhook id). A request is an error if
-    it raises or its status is not in `expect` (default 200); errors carry no latency.
+    `request(number)` returns the keyword arguments of `httpx.AsyncClient.request` for request
+    `number` (`json=`, `content=`, `headers=`..., even `method=` and `url=` to mix endpoints), so
+    every request can differ (e.g. its own webhook id). A request is an error if it raises or its
+    status is not in `expect` (default 200); errors carry no latency. `statuses` counts the answers.
 
         result = http_load(f"{server.url}/healthz", clients=16, duration=10)
         print(result.text())  # "5230 requests in 10.0 s = 523/s, p50 28.1 ms, p95 44.0 ms, 0 errors"

@@ -104,8 +104,16 @@ def test_http_load_sends_each_request_once_and_counts_errors(http_server):
     result = http_load(f"{http_server}/item", clients=4, requests=20, request=lambda number: {"params": {"n": number}})
     assert result.errors == 1
     assert len(result.latencies) == 19
+    assert result.statuses == {200: 19, 500: 1}
     assert all(latency > 0 for latency in result.latencies)
     assert result.error_samples == ["request 3: 500: 'ok'"]
+
+
+def test_http_load_for_a_duration_stops_sending_when_it_is_over(http_server):
+    result = http_load(http_server, clients=2, duration=0.3)
+    assert result.errors == 0, result.error_samples
+    assert len(result.latencies) == result.statuses[200] > 0
+    assert 0.3 <= result.seconds < 5  # the last requests in flight finish; no new one starts
 
 
 def test_http_load_needs_a_count_or_a_duration(http_server):
