@@ -15,27 +15,18 @@ needed: the editor page only reads and validates. From the project root:
     .venv/bin/python bench/editor.py
 
 It needs a local PostgreSQL on which the `postgres` role may create databases, and Chromium at
-`/usr/bin/chromium` (or `CHROMIUM_PATH`).
+`/usr/bin/chromium` (or `CHROMIUM_PATH`). `BENCH_QUICK=1` times one run after the cold one: a smoke
+run, not a figure.
 """
 
 import gzip
 import os
-import socket
 import statistics
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
+from _harness import ROOT, scratch_database, setup_django, sized, start_web_server
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-POSTGRES_URL = "postgres://postgres@127.0.0.1:5432"
 BENCH_DB = "mono_bench_editor"
-DATABASE_URL = f"{POSTGRES_URL}/{BENCH_DB}"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -48,12 +39,12 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 NODES = 100
-RUNS = 5
+RUNS = sized(5, 1)
 
 
 def bundle_sizes() -> list[tuple[str, int, int]]:
     rows = []
-    for path in sorted((ROOT / "static" / "console").iterdir()):
+    for path in sorted(Path(ROOT, "static", "console").iterdir()):
         data = path.read_bytes()
         rows.append((path.name, len(data), len(gzip.compress(data, compresslevel=9))))
     return rows
@@ -112,31 +103,14 @@ def large_graph(count: int) -> dict:
     return {"nodes": nodes, "edges": edges, "viewport": {"x": 0, "y": 0, "zoom": 1}}
 
 
-def recreate_database() -> None:
-    with psycopg.connect(f"{POSTGRES_URL}/postgres", autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
-
-
-def drop_database() -> None:
-    with psycopg.connect(f"{POSTGRES_URL}/postgres", autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
-
-
 def setup() -> tuple[int, str]:
-    """Migrate, then write a tenant, its owner and the large workflow; (workflow id, session key)."""
-    os.environ.update(DJANGO_SETTINGS_MODULE="mono.settings", DATABASE_URL=DATABASE_URL, DEBUG="1")
-    import django
-
-    django.setup()
+    """Write a tenant, its owner and the large workflow; (workflow id, session key)."""
     from django.contrib.auth import get_user_model
     from django.contrib.sessions.backends.db import SessionStore
-    from django.core.management import call_command
 
     from tenants.models import Membership, Role, Tenant
     from workflows.services.definitions import definition_create
 
-    call_command("migrate", verbosity=0)
     user = get_user_model().objects.create_user("bench", password="bench")
     # Rows written directly: the tenant's Temporal namespace is not needed to open the editor.
     tenant = Tenant.objects.create(name="Bench", slug="bench")
@@ -151,42 +125,6 @@ def setup() -> tuple[int, str]:
 
     connections.close_all()
     return definition.pk, session.session_key
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def serve(port: int) -> subprocess.Popen:
-    env = dict(os.environ, DATABASE_URL=DATABASE_URL, DEBUG="1", ALLOWED_HOSTS="127.0.0.1", REDIS_URL="")
-    options = ["--lifespan", "off", "--no-access-log", "--log-level", "warning", "--timeout-graceful-shutdown", "3"]
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "mono.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            *options,
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return server
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise RuntimeError("uvicorn did not start") from None
-            time.sleep(0.1)
 
 
 ALL_NODES_SHOWN = f"""() => {{
@@ -222,21 +160,15 @@ def main() -> None:
         print(f"  {name:<16} {raw / 1024:8.1f} KiB raw  {gz / 1024:7.1f} KiB gzip")
     print(f"  {'total':<16} {total_raw / 1024:8.1f} KiB raw  {total_gzip / 1024:7.1f} KiB gzip")
 
-    recreate_database()
-    server = None
-    try:
+    with scratch_database(BENCH_DB) as database:
+        setup_django(database, debug=True)
         workflow_id, session_key = setup()
-        port = free_port()
-        server = serve(port)
-        timings = time_to_interactive(f"http://127.0.0.1:{port}", workflow_id, session_key)
-    finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        drop_database()
+        # Temporal is not needed to open the editor, nor Redis: no channel layer.
+        server = start_web_server(env={**os.environ, "ALLOWED_HOSTS": "127.0.0.1", "REDIS_URL": ""})
+        try:
+            timings = time_to_interactive(server.url, workflow_id, session_key)
+        finally:
+            server.stop()
     print(f"\nEditor time to interactive, {NODES}-node workflow (navigation start → {NODES} nodes shown)")
     print(f"  runs: {', '.join(f'{t:.0f}' for t in timings)} ms (after one discarded cold run)")
     print(f"  median {statistics.median(timings):.0f} ms, min {min(timings):.0f} ms, max {max(timings):.0f} ms")

@@ -17,30 +17,23 @@
    MEDIA_ROOT, workflow `media-{id}` started after commit) as fast as possible; the clock stops
    when every asset is `ready`. Shown: images/s and variants/s, and upload -> ready p50/p95.
 
-Usage: `.venv/bin/python bench/image_variants.py [--images N] [--no-e2e]`
+Usage: `.venv/bin/python bench/image_variants.py [--images N] [--rounds N] [--no-e2e]`
+(`BENCH_QUICK=1` makes the defaults 2 images and 1 round: a smoke run, not figures).
 """
 
 import argparse
-import asyncio
 import io
-import math
 import os
 import random
 import statistics
-import sys
 import tempfile
-import threading
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _harness import WorkerHost, abba_order, percentile, scratch_database, setup_django, sized, temporal_server
+from PIL import Image, ImageFilter, ImageOps
 
-from PIL import Image, ImageFilter, ImageOps  # noqa: E402
+from jobs.media import images
 
-from jobs.media import images  # noqa: E402
-
-POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
 BENCH_DB = "mono_bench_media"
 DEFAULT_VARIANTS = [
     {"name": "thumb", "max_size": 256, "format": "webp", "quality": 80},
@@ -105,12 +98,10 @@ def part_one(count: int, rounds: int) -> dict[str, float]:
     seconds = dict.fromkeys(contenders, 0.0)
     outputs = dict.fromkeys(contenders, 0)
     names = list(contenders)
-    for round_index in range(rounds):
-        order = names if round_index % 2 == 0 else list(reversed(names))
-        for name in order:
-            started = time.perf_counter()
-            outputs[name] += sum(contenders[name](data) for data in corpus)
-            seconds[name] += time.perf_counter() - started
+    for name in abba_order(names, rounds):
+        started = time.perf_counter()
+        outputs[name] += sum(contenders[name](data) for data in corpus)
+        seconds[name] += time.perf_counter() - started
     images_done = count * rounds
     base = images_done / seconds["baseline open+save"]
     for name in names:
@@ -127,91 +118,19 @@ def part_one(count: int, rounds: int) -> dict[str, float]:
 # 2. End to end ---------------------------------------------------------------------------------
 
 
-def database_admin(statement: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(f"{POSTGRES_URL}/postgres", autocommit=True) as conn:
-        conn.execute(sql.SQL(statement).format(sql.Identifier(BENCH_DB)))
-
-
-def setup_django(temporal_address: str, media_root: str) -> None:
-    os.environ["DJANGO_SETTINGS_MODULE"] = "mono.settings"
-    os.environ["DATABASE_URL"] = f"{POSTGRES_URL}/{BENCH_DB}"
-    os.environ["DEBUG"] = "1"
-    os.environ.setdefault("DATABASE_CONN_MAX_AGE", "0")
-    os.environ["TEMPORAL_ADDRESS"] = temporal_address
-    os.environ["MEDIA_ROOT"] = media_root
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    from mono.temporal.client import forget_connections
-
-    settings.TEMPORAL_ADDRESS = temporal_address
-    settings.MEDIA_IMAGE_VARIANTS = DEFAULT_VARIANTS
-    forget_connections()
-    call_command("migrate", verbosity=0)
-
-
-class WorkerHost:
-    """The project's worker manager hosting only the tenant image queue, on its own thread."""
-
-    def __init__(self) -> None:
-        from mono.temporal import queues, registry
-        from mono.temporal.workers import TemporalWorkerManager, WorkerSelection
-        from tenants.selectors import active_tenant_refs
-
-        image_queue = [r for r in registry.registrations() if r.queue is queues.PROCESS_IMAGE]
-        self.manager = TemporalWorkerManager(
-            tenant_source=active_tenant_refs,
-            selection=WorkerSelection(platform=False),
-            registrations=image_queue,
-            refresh_seconds=5,
-            shutdown_seconds=10,
-        )
-        self.errors: list[BaseException] = []
-        self.thread = threading.Thread(target=self._host, name="bench-workers", daemon=True)
-
-    def _host(self) -> None:
-        try:
-            asyncio.run(self.manager.run())
-        except BaseException as exc:
-            self.errors.append(exc)
-
-    def start(self, timeout: float = 60) -> None:
-        started = time.perf_counter()
-        self.thread.start()
-        while not self.manager.reconciled.is_set() and not self.errors:
-            if time.perf_counter() - started > timeout:
-                raise RuntimeError("the worker manager did not reconcile in time")
-            time.sleep(0.02)
-        if self.errors:
-            raise self.errors[0]
-
-    def stop(self) -> None:
-        if self.thread.is_alive():
-            self.manager.request_stop()
-            self.thread.join(60)
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
-
-
 def part_two(count: int) -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from jobs.models import MediaAsset, MediaStatus, MediaVariant
     from jobs.services.media import media_upload
+    from mono.temporal import queues, registry
     from tenants.services import tenant_create
 
     print(f"2. End to end: {count} uploads through media_upload -> workflow -> worker -> variants")
     tenant = tenant_create(name="Bench media", slug="bench-media")
-    host = WorkerHost()
+    # Only the image queue: no other worker shares the CPU with the one being measured.
+    image_queue = [r for r in registry.registrations() if r.queue is queues.PROCESS_IMAGE]
+    host = WorkerHost(registrations=image_queue, refresh_seconds=5)
     host.start()
     try:
         corpus = [make_jpeg(1000 + i) for i in range(count)]
@@ -258,29 +177,24 @@ def wait_ready(ids: list[int], timeout: float) -> dict[int, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=12)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--images", type=int, default=sized(12, 2))
+    parser.add_argument("--rounds", type=int, default=sized(2, 1))
     parser.add_argument("--no-e2e", action="store_true")
     args = parser.parse_args()
     print(f"Pillow {Image.__version__}; {os.cpu_count()} CPUs")
     part_one(args.images, args.rounds)
     if args.no_e2e:
         return
-    from mono.temporal.devserver import TemporalDevServer
+    with (
+        temporal_server() as server,
+        scratch_database(BENCH_DB) as database,
+        tempfile.TemporaryDirectory(prefix="mono-bench-media-") as media_root,
+    ):
+        setup_django(database, temporal_address=server.address, debug=True, conn_max_age="0", MEDIA_ROOT=media_root)
+        from django.conf import settings
 
-    server = TemporalDevServer().start()
-    database_admin("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-    database_admin("CREATE DATABASE {}")
-    try:
-        with tempfile.TemporaryDirectory(prefix="mono-bench-media-") as media_root:
-            setup_django(server.address, media_root)
-            part_two(args.images)
-            from django.db import connections
-
-            connections.close_all()
-    finally:
-        server.stop()
-        database_admin("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+        settings.MEDIA_IMAGE_VARIANTS = DEFAULT_VARIANTS
+        part_two(args.images)
 
 
 if __name__ == "__main__":

@@ -50,27 +50,35 @@ Figures are printed, not asserted; the run takes a few minutes. From the project
 It needs a local PostgreSQL on which the `postgres` role may create databases. Django runs with
 DEBUG=1 and DATABASE_CONN_MAX_AGE=0 (as the test suite does), so every activity opens its own
 database connection; set DATABASE_CONN_MAX_AGE in the environment to try another value.
+`BENCH_QUICK=1` runs the 3-step chain only, a few runs per pass: a smoke run, not figures.
 """
 
 import asyncio
 import itertools
-import math
 import os
-import signal
-import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from temporalio import workflow
 
-# os.path, not pathlib: the workflow sandbox re-imports this module and refuses Path.resolve().
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)  # run as a script from anywhere: the project is importable
-
 with workflow.unsafe.imports_passed_through():
+    # The harness first: it makes the project importable. Passed through, so the workflow
+    # sandbox, which re-imports this module, uses the loaded modules instead of importing them anew.
+    from _harness import (
+        DEV_SERVER_UP,
+        CpuWindow,
+        WorkerHost,
+        abba_order,
+        django_on_temporal,
+        exit_on_sigterm,
+        ms,
+        p50,
+        p95,
+        print_table,
+        sized,
+    )
+
     from workflows.temporal.types import (
         ExecutionFinish,
         ExecutionStarted,
@@ -81,19 +89,17 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.temporal.workflows import BOOKKEEPING, WORK_STEP_OPTIONS
 
-POSTGRES_URL = "postgres://postgres@127.0.0.1:5432"
 BENCH_DB = "mono_bench_interp"
-DATABASE_URL = f"{POSTGRES_URL}/{BENCH_DB}"
 
-CHAIN_LENGTHS = (3, 10)
-THROUGHPUT_RUNS = 40
-CONCURRENCY = 8
-SEQUENTIAL_RUNS = 15
-WARMUP_RUNS = 3
-ORDER = ("native", "interpreter", "interpreter", "native")  # ABBA
-REPLAYS = 25
-API_RUNS = 20
-API_WARMUP_RUNS = 2
+CHAIN_LENGTHS = sized((3, 10), (3,))
+THROUGHPUT_RUNS = sized(40, 4)
+CONCURRENCY = sized(8, 2)
+SEQUENTIAL_RUNS = sized(15, 2)
+WARMUP_RUNS = sized(3, 1)
+ORDER = tuple(abba_order(("native", "interpreter"), 2))  # native, interpreter, interpreter, native
+REPLAYS = sized(25, 2)
+API_RUNS = sized(20, 2)
+API_WARMUP_RUNS = sized(2, 1)
 WORKER_REFRESH_SECONDS = 60.0  # nothing changes while measuring: no reconcile rounds in the way
 RUN_TIMEOUT = 60.0  # a run not finished by then counts as failed (and the bench moves on)
 
@@ -166,22 +172,7 @@ class NativeChainWorkflow:
         return InterpreterResult("completed", None, "")
 
 
-# Figures ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class PassResult:
-    engine: str
-    steps: int
-    kind: str  # "throughput" | "sequential"
-    runs: int
-    seconds: float
-    latencies: list[float]
-    failures: list[str]
-
-    @property
-    def rate(self) -> float:
-        return self.runs / self.seconds
+# State -----------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -205,68 +196,31 @@ class Context:
     runs_started: int = 0
 
 
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
+# Figures ---------------------------------------------------------------------------------------
 
 
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.0f}"
+@dataclass
+class PassResult:
+    engine: str
+    steps: int
+    kind: str  # "throughput" | "sequential"
+    runs: int
+    seconds: float
+    latencies: list[float]
+    failures: list[str]
+
+    @property
+    def rate(self) -> float:
+        return self.runs / self.seconds
 
 
 def latency_text(latencies: list[float]) -> str:
     if not latencies:
         return "no runs"
-    return f"p50 {ms(percentile(latencies, 50))} ms, p95 {ms(percentile(latencies, 95))} ms"
+    return f"p50 {ms(p50(latencies))} ms, p95 {ms(p95(latencies))} ms"
 
 
 # Setup -----------------------------------------------------------------------------------------
-
-
-def database_admin(statement: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(f"{POSTGRES_URL}/postgres", autocommit=True) as conn:
-        conn.execute(sql.SQL(statement).format(sql.Identifier(BENCH_DB)))
-
-
-def create_database() -> None:
-    database_admin("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-    database_admin("CREATE DATABASE {}")
-
-
-def drop_database() -> None:
-    database_admin("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-
-
-def setup_django(temporal_address: str) -> None:
-    """Point Django at the bench database and dev server, then migrate."""
-    os.environ["DJANGO_SETTINGS_MODULE"] = "mono.settings"
-    os.environ["DATABASE_URL"] = DATABASE_URL
-    os.environ["DEBUG"] = "1"
-    os.environ.setdefault("DATABASE_CONN_MAX_AGE", "0")
-    os.environ["ALLOWED_HOSTS"] = "testserver,localhost"
-    os.environ["TEMPORAL_ADDRESS"] = temporal_address
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    from mono.temporal.client import forget_connections
-
-    settings.TEMPORAL_ADDRESS = temporal_address
-    forget_connections()
-    call_command("migrate", verbosity=0)
-
-
-def close_django_connections() -> None:
-    if "django.db" in sys.modules:
-        from django.db import connections
-
-        connections.close_all()
 
 
 def chain_graph(steps: int) -> dict:
@@ -316,58 +270,17 @@ def create_context(server) -> Context:
     return Context(tenant, editor, chains, server)
 
 
-class WorkerHost:
-    """The project's worker manager, on its own thread and event loop, hosting one worker with
-    both the interpreter and the native workflow on the tenant's `workflows` queue."""
+def worker_host() -> WorkerHost:
+    """One worker with both the interpreter and the native workflow on the tenant's `workflows` queue."""
+    from mono.temporal import queues
+    from mono.temporal.registry import Registration
+    from workflows.temporal.activities import ALL
+    from workflows.temporal.workflows import InterpreterWorkflow
 
-    def __init__(self) -> None:
-        from mono.temporal import queues
-        from mono.temporal.registry import Registration
-        from mono.temporal.workers import TemporalWorkerManager, WorkerSelection
-        from tenants.selectors import active_tenant_refs
-        from workflows.temporal.activities import ALL
-        from workflows.temporal.workflows import InterpreterWorkflow
-
-        registration = Registration(
-            queues.WORKFLOWS, workflows=(InterpreterWorkflow, NativeChainWorkflow), activities=tuple(ALL)
-        )
-        self.manager = TemporalWorkerManager(
-            tenant_source=active_tenant_refs,
-            selection=WorkerSelection(platform=False),
-            registrations=[registration],
-            refresh_seconds=WORKER_REFRESH_SECONDS,
-            shutdown_seconds=10,
-        )
-        self.errors: list[BaseException] = []
-        self.thread = threading.Thread(target=self._host, name="bench-workers", daemon=True)
-
-    def _host(self) -> None:
-        try:
-            asyncio.run(self.manager.run())
-        except BaseException as exc:
-            self.errors.append(exc)
-
-    def start(self, tenant_id: int, timeout: float = 60.0) -> str:
-        from mono.temporal import queues
-        from mono.temporal.client import tenant_namespace
-
-        wanted = (tenant_namespace(tenant_id), queues.WORKFLOWS.name(tenant_id))
-        started = time.perf_counter()
-        self.thread.start()
-        while not self.manager.reconciled.is_set() and not self.errors:
-            if time.perf_counter() - started > timeout:
-                raise RuntimeError(f"the worker manager did not reconcile within {timeout:.0f} s")
-            time.sleep(0.02)
-        if self.errors:
-            raise self.errors[0]
-        if wanted not in self.manager.hosted:
-            raise RuntimeError(f"the worker manager does not host {wanted}: {self.manager.last_reconcile_error}")
-        return f"{wanted[0]}/{wanted[1]} in {time.perf_counter() - started:.1f} s"
-
-    def stop(self) -> None:
-        if self.thread.is_alive():
-            self.manager.request_stop()
-            self.thread.join(60)
+    registration = Registration(
+        queues.WORKFLOWS, workflows=(InterpreterWorkflow, NativeChainWorkflow), activities=tuple(ALL)
+    )
+    return WorkerHost(registrations=[registration], refresh_seconds=WORKER_REFRESH_SECONDS)
 
 
 # 1. Interpreter against native -----------------------------------------------------------------
@@ -408,27 +321,6 @@ async def run_once(client, context: Context, chain: Chain, engine: str, executio
     return time.perf_counter() - started, result
 
 
-class CpuWindow:
-    """CPU used by this process and by the dev server between construction and `text()`."""
-
-    def __init__(self, server) -> None:
-        import psutil
-
-        self._processes = [psutil.Process(), psutil.Process(server.process.pid)]
-        self._before = [self._cpu(p) for p in self._processes]
-        self._started = time.perf_counter()
-
-    @staticmethod
-    def _cpu(process) -> float:
-        times = process.cpu_times()
-        return times.user + times.system
-
-    def text(self) -> str:
-        elapsed = time.perf_counter() - self._started
-        used = [self._cpu(p) - before for p, before in zip(self._processes, self._before, strict=True)]
-        return f"CPU: this process {used[0] / elapsed * 100:.0f} %, dev server {used[1] / elapsed * 100:.0f} %"
-
-
 async def timed_pass(client, context: Context, chain: Chain, engine: str, kind: str) -> PassResult:
     count = THROUGHPUT_RUNS if kind == "throughput" else SEQUENTIAL_RUNS
     rows = await asyncio.to_thread(create_rows, context, chain, engine, count)
@@ -447,7 +339,7 @@ async def timed_pass(client, context: Context, chain: Chain, engine: str, kind: 
             if result.status != "completed":
                 failures.append(f"{execution_id}: {result.status} {result.error}")
 
-    cpu = CpuWindow(context.server)
+    cpu = CpuWindow.process_and_server(context.server)
     started = time.perf_counter()
     if kind == "throughput":
         await asyncio.gather(*(one(execution_id, run_input) for execution_id, run_input in rows))
@@ -633,15 +525,15 @@ def print_summary(
             loaded = [s for p in throughput for s in p.latencies]
             alone = [s for p in sequential for s in p.latencies]
             rates[engine] = rate
-            sequential_p50[engine] = percentile(alone, 50) if alone else float("nan")
+            sequential_p50[engine] = p50(alone) if alone else float("nan")
             rows.append(
                 (
                     str(steps),
                     engine,
                     f"{rate:.1f}",
                     " / ".join(f"{p.rate:.1f}" for p in throughput),
-                    f"{ms(percentile(loaded, 50))} / {ms(percentile(loaded, 95))}" if loaded else "-",
-                    f"{ms(percentile(alone, 50))} / {ms(percentile(alone, 95))}" if alone else "-",
+                    f"{ms(p50(loaded))} / {ms(p95(loaded))}" if loaded else "-",
+                    f"{ms(p50(alone))} / {ms(p95(alone))}" if alone else "-",
                     f"{replays[steps][engine] * 1000:.1f}",
                 )
             )
@@ -652,12 +544,7 @@ def print_summary(
             f"sequential p50 interpreter/native {sequential_p50['interpreter'] / sequential_p50['native']:.2f}; "
             f"workflow code {(replays[steps]['interpreter'] - replays[steps]['native']) * 1000:+.1f} ms CPU per run"
         )
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    print(f"\n{title}")
-    print("-" * len(title))
-    print("  ".join(cell.ljust(width) for cell, width in zip(header, widths, strict=True)))
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    print_table(title, header, rows)
     print()
     for line in ratios:
         print(line)
@@ -671,36 +558,23 @@ def print_summary(
 
 
 def main() -> None:
-    from mono.temporal.devserver import TemporalDevServer
+    exit_on_sigterm()
+    stage = django_on_temporal(
+        BENCH_DB, debug=True, announce=DEV_SERVER_UP, conn_max_age="0", ALLOWED_HOSTS="testserver,localhost"
+    )
+    with stage as (server, _):
+        from mono.temporal import queues
 
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up (finally) when terminated too
-
-    server = None
-    host: WorkerHost | None = None
-    database_created = False
-    try:
-        started = time.perf_counter()
-        server = TemporalDevServer().start()
-        print(f"Dev server up in {time.perf_counter() - started:.1f} s (in memory, headless)")
-        create_database()
-        database_created = True
-        setup_django(server.address)
-        print(f"Database {BENCH_DB} created and migrated; {os.cpu_count()} CPUs", flush=True)
         context = create_context(server)
-        host = WorkerHost()
-        print(f"  worker manager hosting {host.start(context.tenant.pk)}", flush=True)
-
-        engines, replays = asyncio.run(compare_engines(context))
-        api = measure_api(context)
-        print_summary(engines, replays, api)
-    finally:
-        if host is not None:
+        host = worker_host()
+        try:
+            hosting = host.start(tenant_id=context.tenant.pk, queue=queues.WORKFLOWS)
+            print(f"  worker manager hosting {hosting}", flush=True)
+            engines, replays = asyncio.run(compare_engines(context))
+            api = measure_api(context)
+            print_summary(engines, replays, api)
+        finally:
             host.stop()
-        if server is not None:
-            server.stop()
-        close_django_connections()
-        if database_created:
-            drop_database()
 
 
 if __name__ == "__main__":

@@ -43,15 +43,15 @@ Figures are printed, not asserted; the run takes about two minutes. From the pro
     .venv/bin/python bench/live_stream.py
 
 It needs a local PostgreSQL on which the `postgres` role may create databases, and Redis.
+`BENCH_QUICK=1` runs 2 runs per latency pass and 3 subscribers to 20 events per fan-out pass: a smoke
+run, not figures.
 """
 
 import asyncio
 import itertools
 import json
-import math
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -60,27 +60,38 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)  # run as a script from anywhere: the project is importable
+from _harness import (
+    ROOT,
+    CpuWindow,
+    WorkerHost,
+    exit_on_sigterm,
+    p50,
+    p95,
+    scratch_database,
+    setup_django,
+    sized,
+    start_web_server,
+    stop_processes,
+    temporal_server,
+)
+from _harness import ms as _ms
 
-POSTGRES_URL = "postgres://postgres@127.0.0.1:5432"
 BENCH_DB = "mono_bench_live"
-DATABASE_URL = f"{POSTGRES_URL}/{BENCH_DB}"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
 
 CHAIN_STEPS = 10
-SEQUENTIAL_RUNS = 20
-CONCURRENT_RUNS = 40
-CONCURRENCY = 8
-WARMUP_RUNS = 2
-PUBLISHER_SAMPLES = 500
-SUBSCRIBERS = 100
-TENANT_RUNS = 50
+SEQUENTIAL_RUNS = sized(20, 2)
+CONCURRENT_RUNS = sized(40, 2)
+CONCURRENCY = sized(8, 2)
+WARMUP_RUNS = sized(2, 1)
+PUBLISHER_SAMPLES = sized(500, 10)
+SUBSCRIBERS = sized(100, 3)
+TENANT_RUNS = sized(50, 2)
 # (events, events per second or 0 for as fast as possible, publishing threads)
-EXECUTION_PASSES = ((1000, 100, 1), (2000, 0, 1), (2000, 0, 4))
-TENANT_PASSES = ((1000, 100, 1), (2000, 0, 4))
+EXECUTION_PASSES = sized(((1000, 100, 1), (2000, 0, 1), (2000, 0, 4)), ((20, 100, 1), (20, 0, 2)))
+TENANT_PASSES = sized(((1000, 100, 1), (2000, 0, 4)), ((20, 100, 1), (20, 0, 2)))
 RUN_TIMEOUT = 60.0
+STARTUP_TIMEOUT = 120.0
 DELIVERY_TIMEOUT = 120.0
 LATENCY_TARGET = 0.050
 FINISHED = {"execution.completed", "execution.failed", "execution.rejected", "execution.cancelled"}
@@ -89,21 +100,15 @@ FINISHED = {"execution.completed", "execution.failed", "execution.rejected", "ex
 # Figures ---------------------------------------------------------------------------------------
 
 
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
-
-
 def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f}"
+    return _ms(seconds, 1)
 
 
 def latency_text(latencies: list[float]) -> str:
     if not latencies:
         return "no samples"
     return (
-        f"p50 {ms(percentile(latencies, 50))} ms, p95 {ms(percentile(latencies, 95))} ms, "
+        f"p50 {ms(p50(latencies))} ms, p95 {ms(p95(latencies))} ms, "
         f"max {ms(max(latencies))} ms ({len(latencies)} samples)"
     )
 
@@ -112,96 +117,7 @@ def event_time(event: dict[str, Any]) -> float:
     return datetime.fromisoformat(event["at"]).timestamp()
 
 
-class CpuWindow:
-    """CPU used by the given processes between construction and `text()`."""
-
-    def __init__(self, **pids: int) -> None:
-        import psutil
-
-        self._processes = {name: psutil.Process(pid) for name, pid in pids.items()}
-        self._before = {name: self._cpu(p) for name, p in self._processes.items()}
-        self._started = time.perf_counter()
-
-    @staticmethod
-    def _cpu(process) -> float:
-        try:
-            times = process.cpu_times()
-        except Exception:  # the process has exited: count nothing more
-            return 0.0
-        return times.user + times.system
-
-    def text(self) -> str:
-        elapsed = time.perf_counter() - self._started
-        used = {name: (self._cpu(p) - self._before[name]) / elapsed * 100 for name, p in self._processes.items()}
-        return "CPU " + ", ".join(f"{name} {max(value, 0):.0f} %" for name, value in used.items())
-
-
 # Processes -------------------------------------------------------------------------------------
-
-
-def database_admin(statement: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(f"{POSTGRES_URL}/postgres", autocommit=True) as conn:
-        conn.execute(sql.SQL(statement).format(sql.Identifier(BENCH_DB)))
-
-
-def child_environment(temporal_address: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="mono.settings",
-        DATABASE_URL=DATABASE_URL,
-        REDIS_URL=REDIS_URL,
-        TEMPORAL_ADDRESS=temporal_address,
-        SECRET_KEY="bench-only",
-        DEBUG="0",
-        DATABASE_CONN_MAX_AGE="60",
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        LOG_LEVEL="WARNING",
-    )
-    return env
-
-
-def setup_django(*, migrate: bool) -> None:
-    """Django on the environment `child_environment` describes (this process sets it too)."""
-    import django
-
-    django.setup()
-    if migrate:
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
-
-
-def close_django_connections() -> None:
-    if "django.db" in sys.modules:
-        from django.db import connections
-
-        connections.close_all()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_web_server(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    options = ["--host", "127.0.0.1", "--port", str(port), "--lifespan", "off", "--no-access-log"]
-    options += ["--log-level", "warning", "--timeout-graceful-shutdown", "5"]  # open sockets must not hold up exit
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "mono.asgi:application", *options], cwd=ROOT, env=env)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return server, f"127.0.0.1:{port}"
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise RuntimeError("uvicorn did not start") from None
-            time.sleep(0.1)
 
 
 def start_workers(env: dict[str, str]) -> subprocess.Popen:
@@ -218,35 +134,27 @@ def start_workers(env: dict[str, str]) -> subprocess.Popen:
 
 def host_workers() -> None:
     """`--host-workers`: the project's worker manager over the tenants' queues, until SIGTERM."""
-    setup_django(migrate=False)
-    from mono.temporal.workers import TemporalWorkerManager, WorkerSelection
-    from tenants.selectors import active_tenant_refs
+    import django
 
-    manager = TemporalWorkerManager(
-        tenant_source=active_tenant_refs, selection=WorkerSelection(platform=False), shutdown_seconds=5
-    )
-    signal.signal(signal.SIGTERM, lambda *_: manager.request_stop())
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            asyncio.run(manager.run())
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, name="bench-workers")
-    thread.start()
-    while not manager.reconciled.is_set() and not errors:
-        time.sleep(0.02)
-    print("ready" if not errors else f"failed: {errors[0]!r}", flush=True)
-    thread.join()
+    django.setup()  # on the environment the parent set up and passed on
+    host = WorkerHost(shutdown_seconds=5)
+    signal.signal(signal.SIGTERM, lambda *_: host.manager.request_stop())
+    try:
+        host.start(timeout=STARTUP_TIMEOUT)
+    except Exception as exc:
+        print(f"failed: {exc!r}", flush=True)
+        return
+    print("ready", flush=True)
+    host.thread.join()
 
 
 def publish() -> None:
     """`--publish`: read {"tenant_id", "rate", "lanes"} on stdin; publish each lane's events in
     order on a thread of its own, all lanes at once, each at `rate`/lanes events per second (0: as
     fast as possible); print {"seconds": ...}."""
-    setup_django(migrate=False)
+    import django
+
+    django.setup()  # on the environment the parent set up and passed on
     from django.db import connections
 
     from mono.events import DomainEvent
@@ -414,7 +322,7 @@ async def latency_pass(client, context: Context, runs: int, concurrency: int, la
         async with gate:
             latencies.extend(await one_run(client, context, execution))
 
-    cpu = CpuWindow(**context.pids)
+    cpu = CpuWindow(context.pids)
     started = time.perf_counter()
     await asyncio.gather(*(run(execution) for execution in executions))
     elapsed = time.perf_counter() - started
@@ -527,7 +435,7 @@ async def fanout_pass(context: Context, stream: str, events: int, rate: int, thr
         asyncio.create_task(collect(connection, subscriber, lambda _, s=subscriber: done(s), DELIVERY_TIMEOUT))
         for (connection, _), subscriber in zip(connections, subscribers, strict=True)
     ]
-    cpu = CpuWindow(**context.pids)
+    cpu = CpuWindow(context.pids)
     started = time.time()
     publish_seconds = await run_publisher(context, lanes, rate)
     await asyncio.gather(*receiving, return_exceptions=True)
@@ -584,13 +492,13 @@ def print_summary(latency: dict[str, list[float]], fanout: list[FanoutResult]) -
     title = f"Live stream benchmark ({os.cpu_count()} CPUs; one uvicorn process, Redis channel layer)"
     print(f"\n{title}\n{'-' * len(title)}")
     for label, values in latency.items():
-        verdict = "meets" if percentile(values, 95) <= LATENCY_TARGET else "misses"
+        verdict = "meets" if p95(values) <= LATENCY_TARGET else "misses"
         print(f"step.completed -> client, runs {label:<13}: {latency_text(values)} ({verdict} the p95 50 ms target)")
     for result in fanout:
         print(
             f"fan-out, {result.label:<52}: {result.delivery_rate:>7,.0f} messages/s "
             f"({result.delivery_rate / SUBSCRIBERS:,.0f} events/s to each client), "
-            f"latency p50 {ms(percentile(result.latencies, 50))} / p95 {ms(percentile(result.latencies, 95))} ms, "
+            f"latency p50 {ms(p50(result.latencies))} / p95 {ms(p95(result.latencies))} ms, "
             f"{result.complete}/{SUBSCRIBERS} clients complete and in order"
         )
 
@@ -602,42 +510,30 @@ async def bench(context: Context) -> None:
 
 
 def main() -> None:
-    from mono.temporal.devserver import TemporalDevServer
-
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up (finally) when terminated too
-
-    temporal = None
+    exit_on_sigterm()
     children: list[subprocess.Popen] = []
-    database_created = False
-    try:
-        temporal = TemporalDevServer().start()
-        database_admin("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-        database_admin("CREATE DATABASE {}")
-        database_created = True
-        env = child_environment(temporal.address)
-        os.environ.update(env)
-        setup_django(migrate=True)
-        web, server_url = start_web_server(env)
-        children.append(web)
-        context = create_context(server_url, env, {"uvicorn": web.pid, "clients": os.getpid()})
-        workers = start_workers(env)
-        children.append(workers)
-        context.pids["workers"] = workers.pid
-        print(f"Database {BENCH_DB} migrated; uvicorn on {server_url}; worker process up; Redis {REDIS_URL}")
-        asyncio.run(bench(context))
-    finally:
-        for child in children:
-            child.terminate()
-        for child in children:
-            try:
-                child.wait(20)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        if temporal is not None:
-            temporal.stop()
-        close_django_connections()
-        if database_created:
-            database_admin("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+    with temporal_server() as temporal, scratch_database(BENCH_DB) as database:
+        try:
+            setup_django(
+                database,
+                temporal_address=temporal.address,
+                debug=False,
+                conn_max_age="60",
+                REDIS_URL=REDIS_URL,
+                ALLOWED_HOSTS="127.0.0.1,localhost",
+                LOG_LEVEL="WARNING",
+            )
+            env = dict(os.environ)  # what the web, worker and publisher processes run on
+            web = start_web_server(env=env, graceful_seconds=5)  # open sockets must not hold up exit
+            children.append(web.process)
+            context = create_context(web.address, env, {"uvicorn": web.process.pid, "clients": os.getpid()})
+            workers = start_workers(env)
+            children.append(workers)
+            context.pids["workers"] = workers.pid
+            print(f"Database {database.name} migrated; uvicorn on {web.address}; worker process up; Redis {REDIS_URL}")
+            asyncio.run(bench(context))
+        finally:
+            stop_processes(children, timeout=20)
 
 
 if __name__ == "__main__":

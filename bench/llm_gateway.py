@@ -53,47 +53,51 @@ Figures are printed, not asserted; the run takes about a minute. From the projec
 It needs a local PostgreSQL on which the `postgres` role may create databases. Django runs with
 DEBUG=0 (as in production: no per-query logging) and DATABASE_CONN_MAX_AGE=60 (the settings' default), so activity
 threads keep their database connection between activities; set DATABASE_CONN_MAX_AGE=0 in the
-environment to reconnect around every activity, as the test suite does.
+environment to reconnect around every activity, as the test suite does. `BENCH_QUICK=1` sends a few
+requests per path and batches of 4 items at concurrency 1 and 2: a smoke run, not figures.
 """
 
-import asyncio
 import itertools
 import logging
 import math
 import os
-import signal
 import statistics
-import sys
-import threading
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)  # run as a script from anywhere: the project is importable
+from _harness import (
+    DEV_SERVER_UP,
+    CpuWindow,
+    WorkerHost,
+    django_on_temporal,
+    exit_on_sigterm,
+    p50,
+    p95,
+    print_table,
+    sized,
+)
+from _harness import ms as _ms
 
-POSTGRES_URL = "postgres://postgres@127.0.0.1:5432"
 BENCH_DB = "mono_bench_llm"
-DATABASE_URL = f"{POSTGRES_URL}/{BENCH_DB}"
 
 ROUTE = "openai:gpt-4o-mini"
 MODEL = "gpt-4o-mini"
 EXECUTE_URL = "/api/v1/llm/execute"
 BATCH_URL = "/api/v1/llm/batch"
 
-NAGLE_CHECK_REQUESTS = 20
-WARMUP_REQUESTS = 20
-REQUESTS = 300
+NAGLE_CHECK_REQUESTS = sized(20, 3)
+WARMUP_REQUESTS = sized(20, 2)
+REQUESTS = sized(300, 10)
 PATHS = ("direct", "api", "router")
 OVERHEAD_TARGET_MS = 3.0
 
-BATCH_ITEMS = 64
-CONCURRENCIES = (1, 8, 32)
+BATCH_ITEMS = sized(64, 4)
+CONCURRENCIES = sized((1, 8, 32), (1, 2))
 PROVIDER_DELAY = 0.2
-WARMUP_BATCH_ITEMS = 8
+WARMUP_BATCH_ITEMS = sized(8, 2)
 POLL_SECONDS = 0.05
 BATCH_TIMEOUT = 120.0  # a batch still running by then is reported as such (and the bench moves on)
 WORKER_REFRESH_SECONDS = 60.0  # nothing changes while measuring: no reconcile rounds in the way
@@ -102,14 +106,8 @@ WORKER_REFRESH_SECONDS = 60.0  # nothing changes while measuring: no reconcile r
 # Figures ---------------------------------------------------------------------------------------
 
 
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
-
-
 def ms(seconds: float, digits: int = 2) -> str:
-    return f"{seconds * 1000:.{digits}f}"
+    return _ms(seconds, digits)
 
 
 @dataclass
@@ -125,10 +123,10 @@ class Overhead:
         return [r[path] for r in self.rounds if r[path] is not None]
 
     def p50(self, path: str) -> float:
-        return percentile(self.latencies(path), 50)
+        return p50(self.latencies(path))
 
     def p95(self, path: str) -> float:
-        return percentile(self.latencies(path), 95)
+        return p95(self.latencies(path))
 
     def paired_median(self, path: str) -> float:
         """Median over the rounds of (path - direct): the drift-free overhead."""
@@ -172,6 +170,9 @@ class BatchRun:
         return self.items / self.seconds
 
 
+# Setup -----------------------------------------------------------------------------------------
+
+
 @dataclass
 class Context:
     tenant: Any
@@ -179,55 +180,6 @@ class Context:
     api: Any  # APIClient authenticated as the editor, in the tenant
     fake: Any
     server: Any
-
-
-# Setup -----------------------------------------------------------------------------------------
-
-
-def database_admin(statement: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(f"{POSTGRES_URL}/postgres", autocommit=True) as conn:
-        conn.execute(sql.SQL(statement).format(sql.Identifier(BENCH_DB)))
-
-
-def create_database() -> None:
-    database_admin("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-    database_admin("CREATE DATABASE {}")
-
-
-def drop_database() -> None:
-    database_admin("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-
-
-def setup_django(temporal_address: str) -> None:
-    """Point Django at the bench database and dev server, then migrate."""
-    os.environ["DJANGO_SETTINGS_MODULE"] = "mono.settings"
-    os.environ["DATABASE_URL"] = DATABASE_URL
-    os.environ["DEBUG"] = "0"
-    os.environ.setdefault("SECRET_KEY", "bench-only")
-    os.environ.setdefault("DATABASE_CONN_MAX_AGE", "60")
-    os.environ["ALLOWED_HOSTS"] = "testserver,localhost"
-    os.environ["TEMPORAL_ADDRESS"] = temporal_address
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    from mono.temporal.client import forget_connections
-
-    settings.TEMPORAL_ADDRESS = temporal_address
-    forget_connections()
-    call_command("migrate", verbosity=0)
-
-
-def close_django_connections() -> None:
-    if "django.db" in sys.modules:
-        from django.db import connections
-
-        connections.close_all()
 
 
 def point_openai_at(fake) -> None:
@@ -257,7 +209,7 @@ def switch_off_nagle(fake) -> tuple[float, float]:
                 latencies.append(time.perf_counter() - started)
         finally:
             sdk.close()  # the next client opens a new connection, which gets the new option
-        return percentile(latencies[1:], 50)
+        return p50(latencies[1:])
 
     before = back_to_back()
     fake_llm._Handler.disable_nagle_algorithm = True  # socketserver applies it to each new connection
@@ -297,79 +249,23 @@ def create_context(server, fake) -> Context:
     return Context(tenant, editor, api, fake, server)
 
 
-class WorkerHost:
-    """The project's worker manager, on its own thread and event loop, hosting the tenant's
-    `llm-processing` queue with the workflows and activities the llm app registers."""
+def worker_host() -> WorkerHost:
+    """The tenant's `llm-processing` queue with the workflows and activities the llm app registers."""
+    from mono.temporal import queues
+    from mono.temporal.workers import WorkerSelection
 
-    def __init__(self) -> None:
-        from mono.temporal import queues
-        from mono.temporal.workers import TemporalWorkerManager, WorkerSelection
-        from tenants.selectors import active_tenant_refs
-
-        self.manager = TemporalWorkerManager(
-            tenant_source=active_tenant_refs,
-            selection=WorkerSelection(platform=False, queues=frozenset({queues.LLM_PROCESSING.key})),
-            refresh_seconds=WORKER_REFRESH_SECONDS,
-            shutdown_seconds=10,
-        )
-        self.errors: list[BaseException] = []
-        self.thread = threading.Thread(target=self._host, name="bench-workers", daemon=True)
-
-    def _host(self) -> None:
-        try:
-            asyncio.run(self.manager.run())
-        except BaseException as exc:
-            self.errors.append(exc)
-
-    def start(self, tenant_id: int, timeout: float = 60.0) -> str:
-        from django.conf import settings
-
-        from mono.temporal import queues
-        from mono.temporal.client import tenant_namespace
-
-        wanted = (tenant_namespace(tenant_id), queues.LLM_PROCESSING.name(tenant_id))
-        started = time.perf_counter()
-        self.thread.start()
-        while not self.manager.reconciled.is_set() and not self.errors:
-            if time.perf_counter() - started > timeout:
-                raise RuntimeError(f"the worker manager did not reconcile within {timeout:.0f} s")
-            time.sleep(0.02)
-        if self.errors:
-            raise self.errors[0]
-        if wanted not in self.manager.hosted:
-            raise RuntimeError(f"the worker manager does not host {wanted}: {self.manager.last_reconcile_error}")
-        return (
-            f"{wanted[0]}/{wanted[1]} in {time.perf_counter() - started:.1f} s "
-            f"({settings.TEMPORAL_WORKER_ACTIVITY_THREADS} activity threads, "
-            f"{settings.TEMPORAL_WORKER_WORKFLOW_POLLERS} workflow and "
-            f"{settings.TEMPORAL_WORKER_ACTIVITY_POLLERS} activity task pollers)"
-        )
-
-    def stop(self) -> None:
-        if self.thread.is_alive():
-            self.manager.request_stop()
-            self.thread.join(60)
+    selection = WorkerSelection(platform=False, queues=frozenset({queues.LLM_PROCESSING.key}))
+    return WorkerHost(selection=selection, refresh_seconds=WORKER_REFRESH_SECONDS)
 
 
-class CpuWindow:
-    """CPU used by this process and by the dev server between construction and `text()`."""
+def worker_settings() -> str:
+    from django.conf import settings
 
-    def __init__(self, server) -> None:
-        import psutil
-
-        self._processes = [psutil.Process(), psutil.Process(server.process.pid)]
-        self._before = [self._cpu(p) for p in self._processes]
-        self._started = time.perf_counter()
-
-    @staticmethod
-    def _cpu(process) -> float:
-        times = process.cpu_times()
-        return times.user + times.system
-
-    def text(self) -> str:
-        elapsed = time.perf_counter() - self._started
-        used = [self._cpu(p) - before for p, before in zip(self._processes, self._before, strict=True)]
-        return f"CPU: this process {used[0] / elapsed * 100:.0f} %, dev server {used[1] / elapsed * 100:.0f} %"
+    return (
+        f"({settings.TEMPORAL_WORKER_ACTIVITY_THREADS} activity threads, "
+        f"{settings.TEMPORAL_WORKER_WORKFLOW_POLLERS} workflow and "
+        f"{settings.TEMPORAL_WORKER_ACTIVITY_POLLERS} activity task pollers)"
+    )
 
 
 # 1. Gateway overhead ---------------------------------------------------------------------------
@@ -458,7 +354,7 @@ def measure_overhead(context: Context, nagle: tuple[float, float]) -> Overhead:
         flush=True,
     )
     hits_before = context.fake.hits("openai")
-    cpu = CpuWindow(context.server)
+    cpu = CpuWindow.process_and_server(context.server)
     started = time.perf_counter()
     for number in range(WARMUP_REQUESTS + REQUESTS):
         row: dict[str, float | None] = {}
@@ -540,7 +436,7 @@ def run_batch(context: Context, provider: str, concurrency: int, items: int, *, 
     if provider != "immediate":
         context.fake.script("openai", [Delay(PROVIDER_DELAY)] * items)
         run.ideal = math.ceil(items / concurrency) * PROVIDER_DELAY
-    cpu = CpuWindow(context.server)
+    cpu = CpuWindow.process_and_server(context.server)
     started = time.perf_counter()
     response = context.api.post(BATCH_URL, {"items": payload, "concurrency": concurrency}, format="json")
     run.post_seconds = time.perf_counter() - started
@@ -610,15 +506,6 @@ def usage_rows(context: Context) -> str:
 # Summary ---------------------------------------------------------------------------------------
 
 
-def print_table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    print(f"\n{title}")
-    print("-" * len(title))
-    print("  ".join(cell.ljust(width) for cell, width in zip(header, widths, strict=True)).rstrip())
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-
-
 def print_summary(overhead: Overhead, batches: list[BatchRun]) -> None:
     rows = []
     for name in PATHS:
@@ -679,49 +566,36 @@ def print_summary(overhead: Overhead, batches: list[BatchRun]) -> None:
 
 
 def main() -> None:
-    from mono.temporal.devserver import TemporalDevServer
     from tests.support.fake_llm import FakeLLMServer
 
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up (finally) when terminated too
+    exit_on_sigterm()
+    stage = django_on_temporal(
+        BENCH_DB, debug=False, announce=DEV_SERVER_UP, conn_max_age="60", ALLOWED_HOSTS="testserver,localhost"
+    )
+    with stage as (server, _), FakeLLMServer() as fake:
+        point_openai_at(fake)
+        print("  fake provider server listening on 127.0.0.1; the platform's OpenAI settings point at it")
+        before, after = switch_off_nagle(fake)
+        print(
+            f"  fake server, {NAGLE_CHECK_REQUESTS} back-to-back SDK requests on one connection: "
+            f"p50 {ms(before)} ms as shipped, {ms(after)} ms with TCP_NODELAY (used from here on)",
+            flush=True,
+        )
+        context = create_context(server, fake)
 
-    server = None
-    host: WorkerHost | None = None
-    database_created = False
-    try:
-        started = time.perf_counter()
-        server = TemporalDevServer().start()
-        print(f"Dev server up in {time.perf_counter() - started:.1f} s (in memory, headless)")
-        create_database()
-        database_created = True
-        setup_django(server.address)
-        print(f"Database {BENCH_DB} created and migrated; {os.cpu_count()} CPUs", flush=True)
-        with FakeLLMServer() as fake:
-            point_openai_at(fake)
-            print("  fake provider server listening on 127.0.0.1; the platform's OpenAI settings point at it")
-            before, after = switch_off_nagle(fake)
-            print(
-                f"  fake server, {NAGLE_CHECK_REQUESTS} back-to-back SDK requests on one connection: "
-                f"p50 {ms(before)} ms as shipped, {ms(after)} ms with TCP_NODELAY (used from here on)",
-                flush=True,
-            )
-            context = create_context(server, fake)
+        overhead = measure_overhead(context, (before, after))
 
-            overhead = measure_overhead(context, (before, after))
+        from mono.temporal import queues
 
-            host = WorkerHost()
-            print(f"\n  worker manager hosting {host.start(context.tenant.pk)}", flush=True)
+        host = worker_host()
+        try:  # stopped before the fake server goes: no activity is left waiting on it
+            hosting = host.start(tenant_id=context.tenant.pk, queue=queues.LLM_PROCESSING)
+            print(f"\n  worker manager hosting {hosting} {worker_settings()}", flush=True)
             batches = measure_batches(context)
             print(f"    usage rows of the tenant (scope/status): {usage_rows(context)}", flush=True)
             print_summary(overhead, batches)
-            host.stop()  # before the fake server goes: no activity is left waiting on it
-    finally:
-        if host is not None:
+        finally:
             host.stop()
-        if server is not None:
-            server.stop()
-        close_django_connections()
-        if database_created:
-            drop_database()
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@ Figures are printed, not asserted; the run takes a few minutes. From the project
 
     .venv/bin/python bench/provisioning_and_workers.py
 
-It needs a local PostgreSQL on which the `postgres` role may create databases.
+It needs a local PostgreSQL on which the `postgres` role may create databases. `BENCH_QUICK=1`
+provisions 4 + 2 namespaces and hosts 2 tenants with short windows: a smoke run, not figures.
 """
 
 import asyncio
@@ -35,30 +36,23 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import psutil
-import psycopg
-from psycopg import sql
+from _harness import ROOT, cpu_seconds, django_on_temporal, sized
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the project is importable
+from mono.temporal.devserver import TemporalDevServer, temporal_binary
 
-from mono.temporal.devserver import TemporalDevServer, temporal_binary  # noqa: E402
-
-POSTGRES_URL = "postgres://postgres@127.0.0.1:5432"
 BENCH_DB = "mono_bench"
-DATABASE_URL = f"{POSTGRES_URL}/{BENCH_DB}"
 
-NAMESPACES = 200
-CONCURRENCY = 8
-BASELINE_NAMESPACES = 20
+NAMESPACES = sized(200, 4)
+CONCURRENCY = sized(8, 2)
+BASELINE_NAMESPACES = sized(20, 2)
 PROVISION_ID_BASE = 1_000_000  # tenant ids of part 1's namespaces: no clash with real tenants
 
-WORKER_TENANT_COUNTS = (20, 100)
+WORKER_TENANT_COUNTS = sized((20, 100), (2,))
 STARTUP_TIMEOUT = 300.0
-SETTLE_SECONDS = 5.0
-SAMPLE_SECONDS = 20.0
+SETTLE_SECONDS = sized(5.0, 1.0)
+SAMPLE_SECONDS = sized(20.0, 2.0)
 SHUTDOWN_TIMEOUT = 60.0
 
 
@@ -78,41 +72,6 @@ class Report:
         print("-" * len(title))
         for label, value in self.rows:
             print(f"{label:<{width}}  {value}")
-
-
-# Setup -----------------------------------------------------------------------------------------
-
-
-def create_database() -> None:
-    with psycopg.connect(f"{POSTGRES_URL}/postgres", autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
-
-
-def drop_database() -> None:
-    with psycopg.connect(f"{POSTGRES_URL}/postgres", autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
-
-
-def setup_django(temporal_address: str) -> None:
-    """Point Django at the bench database and dev server, then migrate."""
-    os.environ["DJANGO_SETTINGS_MODULE"] = "mono.settings"
-    os.environ["DATABASE_URL"] = DATABASE_URL
-    os.environ["DEBUG"] = "1"
-    os.environ["TEMPORAL_ADDRESS"] = temporal_address
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-
-def close_django_connections() -> None:
-    if "django.db" in sys.modules:
-        from django.db import connections
-
-        connections.close_all()
 
 
 def server_version() -> str:
@@ -226,11 +185,6 @@ class OutputWatcher:
         self._thread.join(timeout)
 
 
-def cpu_seconds(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return times.user + times.system
-
-
 def tail(log, lines: int = 20) -> str:
     log.seek(0)
     return "\n".join(log.read().decode(errors="replace").splitlines()[-lines:])
@@ -260,9 +214,6 @@ def pollers_check(pid: int, env: dict) -> str:
 def measure_runworkers(tenants: int, server: TemporalDevServer, report: Report, children: list) -> None:
     env = {
         **os.environ,
-        "DATABASE_URL": DATABASE_URL,
-        "DEBUG": "1",
-        "TEMPORAL_ADDRESS": server.address,
         "PYTHONUNBUFFERED": "1",
     }
     label = f"runworkers, {tenants} tenants"
@@ -332,31 +283,18 @@ def measure_worker_host(server: TemporalDevServer, report: Report, children: lis
 
 def main() -> None:
     report = Report()
-    server: TemporalDevServer | None = None
     children: list[subprocess.Popen] = []
-    database_created = False
-    try:
-        started = time.perf_counter()
-        server = TemporalDevServer().start()
-        print(f"Temporal CLI {server_version()}: dev server up in {time.perf_counter() - started:.1f} s (in memory)")
-        create_database()
-        database_created = True
-        setup_django(server.address)
-        print(f"Database {BENCH_DB} created and migrated; {os.cpu_count()} CPUs", flush=True)
-
-        measure_provisioning(report)
-        measure_worker_host(server, report, children)
-        report.print_table(f"Platform benchmark ({os.cpu_count()} CPUs, Temporal CLI {server_version()})")
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.kill()
-                child.wait()
-        if server is not None:
-            server.stop()
-        close_django_connections()
-        if database_created:
-            drop_database()
+    announce = f"Temporal CLI {server_version()}: dev server up in {{seconds:.1f}} s (in memory)"
+    with django_on_temporal(BENCH_DB, debug=True, announce=announce) as (server, _):
+        try:
+            measure_provisioning(report)
+            measure_worker_host(server, report, children)
+            report.print_table(f"Platform benchmark ({os.cpu_count()} CPUs, Temporal CLI {server_version()})")
+        finally:
+            for child in children:
+                if child.poll() is None:
+                    child.kill()
+                    child.wait()
 
 
 if __name__ == "__main__":

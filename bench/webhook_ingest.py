@@ -31,58 +31,24 @@ Figures are printed, not asserted. From the project root:
 
 It needs a local PostgreSQL on which the `postgres` role may create databases. Django runs with
 DEBUG=0 (no per-query logging) and DATABASE_CONN_MAX_AGE=60 (the settings' default).
+`BENCH_QUICK=1` sends 2 rounds of 20 requests per path: a smoke run, not figures.
 """
 
 import json
-import os
-import signal
 import sys
 import time
 import types
 from datetime import UTC, datetime
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)  # run as a script from anywhere: the project is importable
+from _harness import DEV_SERVER_UP, django_on_temporal, exit_on_sigterm, sized
 
-POSTGRES_URL = "postgres://postgres@127.0.0.1:5432"
 BENCH_DB = "mono_bench_webhooks"
-DATABASE_URL = f"{POSTGRES_URL}/{BENCH_DB}"
 
-WARMUP = 50
-ROUNDS = 6
-REQUESTS = 250
+WARMUP = sized(50, 5)
+ROUNDS = sized(6, 2)
+REQUESTS = sized(250, 20)
 TARGET_RATIO = 0.7
 BARE_PATH = "/bench/bare"
-
-
-def database_admin(statement: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(f"{POSTGRES_URL}/postgres", autocommit=True) as conn:
-        conn.execute(sql.SQL(statement).format(sql.Identifier(BENCH_DB)))
-
-
-def setup_django(temporal_address: str) -> None:
-    os.environ["DJANGO_SETTINGS_MODULE"] = "mono.settings"
-    os.environ["DATABASE_URL"] = DATABASE_URL
-    os.environ["DEBUG"] = "0"
-    os.environ.setdefault("SECRET_KEY", "bench-only")
-    os.environ.setdefault("DATABASE_CONN_MAX_AGE", "60")
-    os.environ["ALLOWED_HOSTS"] = "testserver,localhost"
-    os.environ["TEMPORAL_ADDRESS"] = temporal_address
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    from mono.temporal.client import forget_connections
-
-    settings.TEMPORAL_ADDRESS = temporal_address
-    forget_connections()
-    call_command("migrate", verbosity=0)
 
 
 def install_bare_view() -> None:
@@ -163,33 +129,17 @@ def timed(client, path: str, requests: list[tuple[bytes, dict]]) -> float:
 
 
 def main() -> None:
-    from mono.temporal.devserver import TemporalDevServer
-
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    server = None
-    database_created = False
-    try:
-        started = time.perf_counter()
-        server = TemporalDevServer().start()
-        print(f"Dev server up in {time.perf_counter() - started:.1f} s (in memory, headless)")
-        database_admin("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-        database_admin("CREATE DATABASE {}")
-        database_created = True
-        setup_django(server.address)
-        print(f"Database {BENCH_DB} created and migrated; {os.cpu_count()} CPUs", flush=True)
-        run()
-    finally:
-        if "django.db" in sys.modules:
+    exit_on_sigterm()
+    stage = django_on_temporal(
+        BENCH_DB, debug=False, announce=DEV_SERVER_UP, conn_max_age="60", ALLOWED_HOSTS="testserver,localhost"
+    )
+    with stage:
+        try:
+            run()
+        finally:
             from webhooks.services import events
 
             events.start_drain()
-            from django.db import connections
-
-            connections.close_all()
-        if server is not None:
-            server.stop()
-        if database_created:
-            database_admin("DROP DATABASE IF EXISTS {} WITH (FORCE)")
 
 
 def rounds(client, paths: dict[str, str], secret: str, label: str) -> dict[str, float]:
