@@ -32,6 +32,7 @@ The figures and drivers (percentiles, tables, CPU windows, ABBA runs, HTTP load)
 
 import asyncio
 import contextlib
+import itertools
 import os
 import signal
 import socket
@@ -356,3 +357,43 @@ class WorkerHost:
         if self.thread.is_alive():
             self.manager.request_stop()
             self.thread.join(60)
+
+
+# Fixtures shared by the HTTP benchmarks ----------------------------------------------------------
+
+_FAKE_PROVIDER = """
+import sys
+from tests.support import fake_llm
+fake_llm._Handler.disable_nagle_algorithm = True  # no 40 ms stall between headers and body
+server = fake_llm.FakeLLMServer().__enter__()
+print(server.openai_url, flush=True)
+sys.stdin.read()
+"""
+
+
+@contextlib.contextmanager
+def fake_provider_process() -> Iterator[str]:
+    """The test suite's fake LLM provider (OpenAI's wire format, echoing the last user message) in a
+    process of its own, so it takes no CPU from the process measuring; yields its OpenAI base URL.
+    TCP_NODELAY is on: as shipped it stalls a kept-alive client ~40 ms on every response."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", _FAKE_PROVIDER], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        yield child.stdout.readline().strip()
+    finally:
+        child.stdin.close()
+        child.wait(10)
+
+
+def record_chain(steps: int, trigger: str = "manual") -> dict:
+    """A ReactFlow graph: Start → `steps` UpdateRecord nodes (keyed by `input.key`) → End."""
+    nodes = [{"id": "start", "type": "StartNode", "position": {"x": 0, "y": 0}, "data": {"trigger": trigger}}]
+    for number in range(1, steps + 1):
+        data = {"operation": "upsert", "collection": "bench", "key": f"{{{{ input.key }}}}-{number}"}
+        data["fields"] = {"n": number}
+        nodes.append({"id": f"r{number}", "type": "UpdateRecordNode", "position": {"x": 0, "y": 0}, "data": data})
+    nodes.append({"id": "end", "type": "EndNode", "position": {"x": 0, "y": 0}, "data": {"status": "completed"}})
+    ids = [node["id"] for node in nodes]
+    edges = [{"id": f"e{a}-{b}", "source": a, "target": b} for a, b in itertools.pairwise(ids)]
+    return {"nodes": nodes, "edges": edges, "viewport": {"x": 0, "y": 0, "zoom": 1}}

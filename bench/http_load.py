@@ -30,50 +30,53 @@ shares the machine's cores with the server (2 on the reference machine), as it w
 """
 
 import argparse
-import asyncio
 import json
 import os
+import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
+from datetime import UTC, datetime
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-from bench import _http as _harness  # noqa: E402
+from _harness import (
+    ROOT,
+    LoadResult,
+    exit_on_sigterm,
+    fake_provider_process,
+    http_load,
+    p50,
+    p95,
+    print_table,
+    record_chain,
+    scratch_database,
+    setup_django,
+    sized,
+    start_web_server,
+    stop_processes,
+    temporal_server,
+)
 
 BENCH_DB = "mono_bench_http"
 MODEL = "gpt-4o-mini"
+ENDPOINTS = ["llm execute", "workflow exec", "webhook ingest", "bare insert", "list"]
 
 
-def configure(temporal_address: str, fake_url: str) -> dict[str, str]:
-    """The environment of every process: this one (set-up) and the servers."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": _harness.database_url(BENCH_DB),
-        "DEBUG": "0",
-        "SECRET_KEY": "bench-only",
+def environment(fake_url: str) -> dict[str, str]:
+    """Settings of every process, beyond the database and dev server `setup_django` sets."""
+    return {
         "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
-        "TEMPORAL_ADDRESS": temporal_address,
         "OPENAI_API_KEY": "bench-key",
         "OPENAI_BASE_URL": fake_url,
         "LLM_DEFAULT_ROUTE": f"openai:{MODEL}",
-        "TEMPORAL_WORKER_HEALTH_PORT": "18791",
-        "TEMPORAL_WORKER_SDK_METRICS_PORT": "18792",
-        "DJANGO_SETTINGS_MODULE": "mono.settings",
-        "PYTHONPATH": ROOT,
+        "TEMPORAL_WORKER_HEALTH_PORT": "0",
+        "TEMPORAL_WORKER_SDK_METRICS_PORT": "0",
     }
-    os.environ.update(env)
-    return env
 
 
 def create_fixtures() -> dict:
     """Tenant, editor and key, the two workflows, the integration and the bare view's table."""
-    import django
-
-    django.setup()
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
     from django.db import connection
 
     from tenants.models import Role
@@ -82,158 +85,149 @@ def create_fixtures() -> dict:
     from workflows.models import DefinitionStatus
     from workflows.services.definitions import definition_create
 
-    call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE IF NOT EXISTS bench_bare_event (id bigserial PRIMARY KEY, body jsonb NOT NULL)")
+        cursor.execute("CREATE TABLE bench_bare_event (id bigserial PRIMARY KEY, body jsonb NOT NULL)")
     users = get_user_model().objects
     tenant = tenant_create(name="Bench HTTP", slug="bench-http", owner=users.create_user(username="bench-owner"))
     editor = users.create_user(username="bench-editor")
     membership_add(tenant=tenant, user=editor, role=Role.EDITOR)
     _, key = api_key_create(tenant=tenant, user=editor, name="load")
-    chain = definition_create(
-        tenant=tenant, name="Chain", graph=_harness.record_chain(3), status=DefinitionStatus.PUBLISHED
-    )
+    published = DefinitionStatus.PUBLISHED
+    chain = definition_create(tenant=tenant, name="Chain", graph=record_chain(3), status=published)
     hook_flow = definition_create(
-        tenant=tenant,
-        name="On event",
-        graph=_harness.record_chain(1, trigger="webhook"),
-        status=DefinitionStatus.PUBLISHED,
+        tenant=tenant, name="On event", graph=record_chain(1, trigger="webhook"), status=published
     )
     integration, secret = integration_create(tenant=tenant, name="Load", workflow=hook_flow)
-    connection.close()
     return {"key": key, "workflow": chain.pk, "slug": integration.slug, "secret": secret}
 
 
-def request_makers(fixtures: dict) -> dict:
-    """Each endpoint as a function returning (method, path, body bytes, headers) for one request."""
+def requests_of(base: str, fixtures: dict) -> dict:
+    """Each endpoint as (url, method, request(number) -> httpx keyword arguments, expected statuses)."""
     from standardwebhooks import Webhook
 
-    auth = {"Authorization": f"Bearer {fixtures['key']}", "Content-Type": "application/json"}
+    auth = {"Authorization": f"Bearer {fixtures['key']}"}
     signer = Webhook(fixtures["secret"])
 
-    def llm():
-        body = {"messages": [{"role": "user", "content": f"say {uuid.uuid4().hex}"}]}
-        return "POST", "/api/v1/llm/execute", json.dumps(body).encode(), auth
+    def signed(number: int) -> dict:
+        body = json.dumps({"type": "order.created", "key": uuid.uuid4().hex})
+        msg_id, now = f"msg_{uuid.uuid4().hex}", datetime.now(UTC)
+        headers = {"content-type": "application/json", "webhook-id": msg_id}
+        headers |= {"webhook-timestamp": str(int(now.timestamp())), "webhook-signature": signer.sign(msg_id, now, body)}
+        return {"content": body, "headers": headers}
 
-    def execute():
-        body = {"input": {"key": uuid.uuid4().hex}}
-        return "POST", f"/api/v1/workflows/{fixtures['workflow']}/execute", json.dumps(body).encode(), auth
-
-    def ingest():
-        body = json.dumps({"type": "order.created", "key": uuid.uuid4().hex}).encode()
-        msg_id, now = f"msg_{uuid.uuid4().hex}", _harness.utcnow()
-        headers = {
-            "Content-Type": "application/json",
-            "webhook-id": msg_id,
-            "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": signer.sign(msg_id, now, body.decode()),
-        }
-        return "POST", f"/api/v1/webhooks/integration/{fixtures['slug']}", body, headers
-
-    def bare():
-        body = json.dumps({"type": "order.created", "key": uuid.uuid4().hex}).encode()
-        return "POST", "/bench/bare-insert", body, {"Content-Type": "application/json"}
-
-    def listing():
-        return "GET", "/api/v1/executions?limit=20", b"", auth
+    def prompt(number: int) -> dict:
+        return {"json": {"messages": [{"role": "user", "content": f"say {uuid.uuid4().hex}"}]}, "headers": auth}
 
     return {
-        "llm execute": llm,
-        "workflow exec": execute,
-        "webhook ingest": ingest,
-        "bare insert": bare,
-        "list": listing,
+        "llm execute": (f"{base}/api/v1/llm/execute", "POST", prompt, (200,)),
+        "workflow exec": (
+            f"{base}/api/v1/workflows/{fixtures['workflow']}/execute",
+            "POST",
+            lambda number: {"json": {"input": {"key": uuid.uuid4().hex}}, "headers": auth},
+            (202,),
+        ),
+        "webhook ingest": (f"{base}/api/v1/webhooks/integration/{fixtures['slug']}", "POST", signed, (202,)),
+        "bare insert": (
+            f"{base}/bench/bare-insert",
+            "POST",
+            lambda number: {"json": {"type": "order.created", "key": uuid.uuid4().hex}},
+            (202,),
+        ),
+        "list": (f"{base}/api/v1/executions?limit=20", "GET", lambda number: {"headers": auth}, (200,)),
     }
 
 
-def direct_latencies(fake_url: str, seconds: float) -> list[float]:
+def load(endpoint: tuple, clients: int, seconds: float) -> LoadResult:
+    url, method, request, expect = endpoint
+    return http_load(url, method=method, request=request, expect=expect, clients=clients, duration=seconds)
+
+
+def merged(results: list[LoadResult]) -> LoadResult:
+    return LoadResult(
+        latencies=[latency for result in results for latency in result.latencies],
+        errors=sum(result.errors for result in results),
+        seconds=sum(result.seconds for result in results),
+        statuses=sum((result.statuses for result in results), Counter()),
+        error_samples=[sample for result in results for sample in result.error_samples][:3],
+    )
+
+
+def direct(fake_url: str, seconds: float) -> LoadResult:
     """The OpenAI SDK straight at the fake provider, one client, for `seconds`."""
     import openai
 
     sdk = openai.OpenAI(base_url=fake_url, api_key="bench-key", max_retries=0)
-    latencies, deadline = [], time.monotonic() + seconds
+    latencies, began = [], time.perf_counter()
     try:
-        while time.monotonic() < deadline:
+        while time.perf_counter() - began < seconds:
             started = time.perf_counter()
             sdk.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": f"say {uuid.uuid4().hex}"}])
             latencies.append(time.perf_counter() - started)
     finally:
         sdk.close()
-    return latencies
+    return LoadResult(latencies, 0, time.perf_counter() - began)
+
+
+def run_all(endpoints: dict, concurrencies: list[int], seconds: float) -> dict:
+    results: dict[tuple[str, int], list[LoadResult]] = {}
+    order = ["llm execute", "workflow exec", "bare insert", "webhook ingest", "webhook ingest", "bare insert", "list"]
+    for clients in concurrencies:
+        for name in ENDPOINTS:  # warm connections, caches and the workers' first tasks
+            load(endpoints[name], min(clients, 4), 0.5)
+        for name in order:  # ingest and its baseline alternate: drift falls on both alike
+            result = load(endpoints[name], clients, seconds / order.count(name))
+            results.setdefault((name, clients), []).append(result)
+            print(f"  {name:<15} {clients:>3} clients: {result.text()}", flush=True)
+            for sample in result.error_samples:
+                print(f"      {sample}")
+    return {key: merged(parts) for key, parts in results.items()}
+
+
+def report(results: dict, baseline: LoadResult, concurrencies: list[int]) -> None:
+    rows = [
+        (name, clients, f"{r.rate:.0f}", f"{p50(r.latencies) * 1000:.1f}", f"{p95(r.latencies) * 1000:.1f}", r.errors)
+        for name in ENDPOINTS
+        for clients in concurrencies
+        if (r := results[(name, clients)])
+    ]
+    rows.append(
+        ("direct SDK", 1, f"{baseline.rate:.0f}", f"{p50(baseline.latencies) * 1000:.1f}",
+         f"{p95(baseline.latencies) * 1000:.1f}", 0)
+    )  # fmt: skip
+    header = ("endpoint", "clients", "req/s", "p50 ms", "p95 ms", "errors")
+    print_table("Through the shipped server", header, [tuple(map(str, row)) for row in rows])
+    llm = results[("llm execute", concurrencies[0])]
+    overhead = (p50(llm.latencies) - p50(baseline.latencies)) * 1000
+    print(f"\nLLM execute over the direct SDK call, p50 at {concurrencies[0]} client(s): +{overhead:.1f} ms")
+    for clients in concurrencies:
+        ratio = results[("webhook ingest", clients)].rate / results[("bare insert", clients)].rate
+        print(f"webhook ingest / bare insert at {clients:>2} clients: {ratio:.2f}x req/s")
+    worst = max(concurrencies)
+    print(f"errors at {worst} clients, all endpoints: {sum(results[(name, worst)].errors for name in ENDPOINTS)}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=4.0, help="per endpoint and concurrency")
+    parser.add_argument("--seconds", type=float, default=sized(6.0, 1.0), help="per endpoint and concurrency")
     parser.add_argument("--clients", default="1,16,64")
     args = parser.parse_args()
     concurrencies = [int(value) for value in args.clients.split(",")]
-
-    _harness.recreate_database(BENCH_DB)
-    with _harness.temporal_dev_server() as temporal, _harness.fake_provider_process() as fake_url:
-        env = configure(temporal, fake_url)
+    exit_on_sigterm()
+    with temporal_server() as temporal, fake_provider_process() as fake_url, scratch_database(BENCH_DB) as database:
+        setup_django(database, debug=False, temporal_address=temporal.address, **environment(fake_url))
         fixtures = create_fixtures()
-        makers = request_makers(fixtures)
-        port = _harness.free_port()
-        servers = [
-            _harness.web_server(env, port, app="bench._http_app:application"),
-            _harness.manage_process(env, "runworkers"),
-            _harness.manage_process(env, "relay_starts", "--loop"),
+        server = start_web_server(app="bench._http_app:application")
+        workers = [
+            subprocess.Popen([sys.executable, "manage.py", *command], cwd=ROOT, env=dict(os.environ))
+            for command in (["runworkers"], ["relay_starts", "--loop"])
         ]
         try:
-            _harness.wait_for_http(f"http://127.0.0.1:{port}/healthz")
-            results = run_all(port, makers, concurrencies, args.seconds)
-            direct = _harness.Sample.of(direct_latencies(fake_url, args.seconds), args.seconds, errors=0)
+            results = run_all(requests_of(server.url, fixtures), concurrencies, args.seconds)
+            baseline = direct(fake_url, args.seconds)
         finally:
-            _harness.stop_processes(servers)
-    _harness.drop_database(BENCH_DB)
-    report(results, direct, concurrencies)
-
-
-def run_all(port: int, makers: dict, concurrencies: list[int], seconds: float) -> dict:
-    base = f"http://127.0.0.1:{port}"
-    results: dict[tuple[str, int], list[_harness.Sample]] = {}
-    for clients in concurrencies:
-        # warm every endpoint (connections, caches, workers' first tasks) before timing it
-        for maker in makers.values():
-            asyncio.run(_harness.http_load(base, maker, clients=min(clients, 4), seconds=0.5))
-        order = [
-            "llm execute",
-            "workflow exec",
-            "bare insert",
-            "webhook ingest",
-            "webhook ingest",
-            "bare insert",
-            "list",
-        ]
-        for name in order:
-            sample = asyncio.run(_harness.http_load(base, makers[name], clients=clients, seconds=seconds))
-            results.setdefault((name, clients), []).append(sample)
-            print(f"  {name:<15} {clients:>3} clients: {sample.describe()}", flush=True)
-    return {key: _harness.Sample.merge(samples) for key, samples in results.items()}
-
-
-def report(results: dict, direct: "_harness.Sample", concurrencies: list[int]) -> None:
-    names = ["llm execute", "workflow exec", "webhook ingest", "bare insert", "list"]
-    rows = [
-        (name, str(clients), f"{s.rate:.0f}", f"{s.p50_ms:.1f}", f"{s.p95_ms:.1f}", str(s.errors))
-        for name in names
-        for clients in concurrencies
-        if (s := results[(name, clients)])
-    ]
-    rows.append(("direct SDK", "1", f"{direct.rate:.0f}", f"{direct.p50_ms:.1f}", f"{direct.p95_ms:.1f}", "0"))
-    _harness.print_table(
-        "Through the shipped server", ("endpoint", "clients", "req/s", "p50 ms", "p95 ms", "errors"), rows
-    )
-
-    llm = results[("llm execute", concurrencies[0])]
-    print(f"\nLLM execute overhead over the direct SDK call, p50 at 1 client: {llm.p50_ms - direct.p50_ms:.1f} ms")
-    for clients in concurrencies:
-        ingest, bare = results[("webhook ingest", clients)], results[("bare insert", clients)]
-        print(f"webhook ingest / bare insert at {clients:>2} clients: {ingest.rate / bare.rate:.2f}x req/s")
-    worst = max(concurrencies)
-    errors = sum(results[(name, worst)].errors for name in names)
-    print(f"errors at {worst} clients, all endpoints: {errors}")
+            server.stop()
+            stop_processes(workers, 30)
+    report(results, baseline, concurrencies)
 
 
 if __name__ == "__main__":
