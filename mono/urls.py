@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from mono.views import healthz, readyz
+from mono.views import healthz, metrics, readyz
 
 api_v1 = [
     path("", include("tenants.api.urls")),
@@ -23,7 +23,7 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
-    path("", include("django_prometheus.urls")),
+    path("metrics", metrics, name="prometheus-django-metrics"),
     path("", include("console.urls")),
 ]
 
