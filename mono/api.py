@@ -6,12 +6,13 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from mono.errors import ServiceError
+from mono.errors import RetryLater, ServiceError
 
 
 def exception_handler(exc, context):
     """DRF's handler, plus: a Django `ValidationError` from a service becomes a 400 whose body
-    names the offending fields, like a serializer error; a `ServiceError` keeps its status."""
+    names the offending fields, like a serializer error; a `ServiceError` keeps its status; a
+    `RetryLater` is a 429 with `Retry-After`."""
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail)
@@ -19,6 +20,8 @@ def exception_handler(exc, context):
         # Answered as given: structured details (e.g. graph errors with null node ids) stay JSON.
         detail = {"detail": exc.detail} if isinstance(exc.detail, str) else exc.detail
         return Response(detail, status=exc.status_code, headers=exc.headers)
+    elif isinstance(exc, RetryLater):
+        return Response({"detail": exc.detail}, status=exc.status_code, headers={"Retry-After": str(exc.retry_after)})
     return drf_exception_handler(exc, context)
 
 

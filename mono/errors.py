@@ -31,3 +31,20 @@ class Conflict(ServiceError):
 
 class Unavailable(ServiceError):
     status_code = 503
+
+
+class RetryLater(Exception):
+    """A temporary refusal: try again after `retry_after` seconds. The API answers 429 with
+    `Retry-After`.
+
+    Deliberately not a `ServiceError`: callers that take a `ServiceError` as final (a webhook
+    event's durable start fails the event for good) treat this one as a failed attempt and retry
+    it with their backoff, and a Temporal activity raising it is retried by its retry policy.
+    """
+
+    status_code = 429
+
+    def __init__(self, detail: str, *, retry_after: int):
+        super().__init__(detail)
+        self.detail = detail
+        self.retry_after = retry_after

@@ -274,6 +274,29 @@ HOUSEKEEPING_CRON = env.str("HOUSEKEEPING_CRON", default="17 3 * * *")
 ORPHANED_MEDIA_CLEANUP_CRON = env.str("ORPHANED_MEDIA_CLEANUP_CRON", default="47 3 * * *")
 TENANT_BACKUPS_CRON = env.str("TENANT_BACKUPS_CRON", default="7 2 * * *")
 
+# --- Access and fairness limits (issue 13) ------------------------------------------------------
+# `/metrics` (web and the worker's health port) needs `Authorization: Bearer <METRICS_TOKEN>`;
+# when it is empty, only loopback callers are answered.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Open websockets re-check their API key, membership and tenant this often; 4403 when gone.
+LIVE_ACCESS_RECHECK_SECONDS = env.float("LIVE_ACCESS_RECHECK_SECONDS", default=30.0)
+# Runs of one tenant that may be pending or running at once; a start beyond it answers 429.
+TENANT_MAX_CONCURRENT_RUNS = env.int("TENANT_MAX_CONCURRENT_RUNS", default=1000)
+# API throttling (429 with Retry-After) per API key (or session user) and per tenant, counted in
+# Django's cache: Redis when REDIS_URL is set (shared by every process), else each process's memory.
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["tenants.throttling.ApiKeyThrottle", "tenants.throttling.TenantThrottle"]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "api_key": env.str("API_THROTTLE_RATE_PER_KEY", default="1200/min"),
+    "tenant": env.str("API_THROTTLE_RATE_PER_TENANT", default="6000/min"),
+}
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "mono"}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "mono"}
+    )
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

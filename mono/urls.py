@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.views.decorators.http import require_safe
 from drf_spectacular.views import SpectacularAPIView
 
-from mono.views import healthz, readyz
+from mono.views import healthz, metrics, readyz
 
 
 @require_safe
@@ -34,7 +34,7 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
-    path("", include("django_prometheus.urls")),
+    path("metrics", metrics, name="prometheus-django-metrics"),
     path("", include("console.urls")),
 ]
 

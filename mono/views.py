@@ -18,12 +18,15 @@ from typing import Any
 import psycopg
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
+from django_prometheus.exports import ExportToDjangoView
 from psycopg_pool import PoolTimeout
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
+from mono.metrics_access import metrics_access, unauthorized_headers
 from mono.temporal import sync
 from mono.temporal.client import connect
 
@@ -108,6 +111,22 @@ READINESS_CHECKS: dict[str, Callable[[], None]] = {
     "temporal": _check_temporal,
     "channel_layer": _check_channel_layer,
 }
+
+
+# Metrics -----------------------------------------------------------------------------------------
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics (django-prometheus), for a caller with the metrics token (see
+    `mono.metrics_access`): 401 without one, 403 with a wrong one or from afar when none is set."""
+    status, reason = metrics_access(
+        authorization=request.headers.get("Authorization"),
+        remote_addr=request.META.get("REMOTE_ADDR"),
+        token=settings.METRICS_TOKEN,
+    )
+    if status != 200:
+        return JsonResponse({"detail": reason}, status=status, headers=unauthorized_headers(status))
+    return ExportToDjangoView(request)
 
 
 # Errors ------------------------------------------------------------------------------------------

@@ -1,13 +1,56 @@
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
 from tenants import services
-from tenants.models import ApiKey, Membership, Tenant
+from tenants.models import ApiKey, Membership, Role, Tenant
+
+
+class MembershipForm(forms.ModelForm):
+    """Refuses, as a form error, an owner change the acting user may not make (the services
+    would refuse it too; the admin shows why instead of failing)."""
+
+    request_user = None  # set by the admin for each request
+
+    def clean(self):
+        cleaned = super().clean()
+        tenant = cleaned.get("tenant") or getattr(self.instance, "tenant", None)
+        before = self.initial.get("role") if self.instance.pk else None
+        after = cleaned.get("role")
+        owner_change = before != after and Role.OWNER in (before, after)
+        if tenant is not None and owner_change and not self.may_manage_owners(tenant):
+            raise ValidationError(services.OWNER_ONLY_MESSAGE)
+        if self.instance.pk and self.cleaned_data.get("DELETE") and before == Role.OWNER:
+            if not self.may_manage_owners(tenant):
+                raise ValidationError(services.OWNER_ONLY_MESSAGE)
+        return cleaned
+
+    def may_manage_owners(self, tenant) -> bool:
+        return services.actor_may_manage_owners(tenant=tenant, actor=self.request_user)
+
+
+def _form_for(form_class, request):
+    return type(form_class.__name__, (form_class,), {"request_user": request.user})
+
+
+def _save_membership(request, membership: Membership, *, tenant=None) -> Membership:
+    """Create or change a membership through the services (audit and owner rules included)."""
+    if membership.pk is None:
+        return services.membership_add(
+            tenant=tenant or membership.tenant, user=membership.user, role=membership.role, actor=request.user
+        )
+    return services.membership_set_role(membership=membership, role=membership.role, actor=request.user)
 
 
 class MembershipInline(admin.TabularInline):
     model = Membership
+    form = MembershipForm
     extra = 0
     autocomplete_fields = ["user"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        kwargs["form"] = _form_for(self.form, request)
+        return super().get_formset(request, obj, **kwargs)
 
 
 @admin.register(Tenant)
@@ -41,6 +84,17 @@ class TenantAdmin(admin.ModelAdmin):
         summary = ", ".join(f"{r.namespace} {r.action}" for r in results)
         self.message_user(request, f"Namespaces: {summary}")
 
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Membership:
+            return super().save_formset(request, form, formset, change)
+        formset.save(commit=False)
+        for membership in formset.deleted_objects:
+            services.membership_remove(membership=membership, actor=request.user)
+        for membership in formset.new_objects:
+            _save_membership(request, membership, tenant=form.instance)
+        for membership, _ in formset.changed_objects:
+            _save_membership(request, membership)
+
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
@@ -48,6 +102,32 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role", "tenant"]
     search_fields = ["user__username", "tenant__slug"]
     autocomplete_fields = ["user", "tenant"]
+    form = MembershipForm
+
+    def get_form(self, request, obj=None, **kwargs):
+        kwargs["form"] = _form_for(self.form, request)
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        # A membership's tenant and user are what it is; only its role changes.
+        return ["tenant", "user"] if obj is not None else []
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.role == Role.OWNER:
+            if not services.actor_may_manage_owners(tenant=obj.tenant_id, actor=request.user):
+                return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        saved = _save_membership(request, obj)
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        services.membership_remove(membership=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset:
+            services.membership_remove(membership=membership, actor=request.user)
 
 
 @admin.register(ApiKey)

@@ -1,9 +1,10 @@
 """Reads for tenants, memberships and API keys."""
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, QuerySet
 
 from mono.temporal.workers import TenantRef
-from tenants.models import ApiKey, Membership, Tenant
+from tenants.models import ApiKey, Membership, Role, Tenant
 
 
 def tenant_get_by_slug(*, slug: str) -> Tenant | None:
@@ -29,6 +30,20 @@ def membership_for_request(*, user, tenant_slug: str | None) -> Membership | Non
 
 def member_list(*, tenant: Tenant) -> QuerySet[Membership]:
     return Membership.objects.for_tenant(tenant).select_related("user")
+
+
+def member_candidate_get(*, actor, username: str):
+    """The user `username` if `actor` may add them to a tenant, else None.
+
+    Adding a member by username never searches the whole platform: the candidate must already
+    belong to a tenant in which `actor` is an admin or owner (the tenant being managed included).
+    People new to the platform are added by an operator (`manage.py add_member`). A user who does
+    not exist and one who exists outside those tenants are indistinguishable to the caller: one
+    query, one answer. (Decision recorded in the README, "Members".)
+    """
+    managed = Membership.objects.filter(user=actor, role__in=(Role.OWNER, Role.ADMIN)).values("tenant_id")
+    users = get_user_model().objects.filter(username=username, memberships__tenant_id__in=managed)
+    return users.distinct().first()
 
 
 def api_key_list(*, tenant: Tenant) -> QuerySet[ApiKey]:

@@ -14,7 +14,11 @@ from django.utils import timezone
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from mono import events
+<<<<<<< HEAD
 from mono.kernel.ttl import TTLCache
+=======
+from mono.errors import PermissionDenied
+>>>>>>> wt-privilege
 from mono.temporal import queues, registry, sync
 from mono.temporal.client import connect, get_platform_client, get_tenant_client
 from mono.temporal.namespaces import (
@@ -24,6 +28,7 @@ from mono.temporal.namespaces import (
 )
 from mono.temporal.pollers import describe_pollers
 from mono.temporal.workers import TenantRef, WorkerSelection, desired_workers
+from tenants import selectors
 from tenants.models import ApiKey, Membership, Role, Tenant
 from tenants.temporal.types import PlatformProbeInput, TenantProbeInput
 from tenants.temporal.workflows import PlatformProbeWorkflow, TenantProbeWorkflow
@@ -118,17 +123,56 @@ def namespaces_provision(
 
 # Members ---------------------------------------------------------------------------------------
 
+OWNER_ONLY_MESSAGE = "Only an owner of this tenant can grant or remove the owner role."
+UNKNOWN_MEMBER_MESSAGE = (
+    "No user {username!r} among the members of the tenants you administer. "
+    "Ask an operator to add people who are new to the platform."
+)
+
 
 def user_get_or_create(*, username: str):
     user, _ = User.objects.get_or_create(username=username)
     return user
 
 
+def actor_may_manage_owners(*, tenant: Tenant | int, actor) -> bool:
+    """Whether `actor` may grant or remove `owner` in `tenant`.
+
+    An owner of the tenant may. So may the platform itself: `actor=None` (management commands,
+    tenant creation) and a superuser (an operator, who could run those commands anyway). A tenant
+    admin may not: otherwise they could make themself owner and then remove the owners.
+    """
+    if actor is None or getattr(actor, "is_superuser", False):
+        return True
+    return Membership.objects.for_tenant(tenant).filter(user=actor, role=Role.OWNER).exists()
+
+
+def _ensure_owner_change_allowed(*, tenant: Tenant | int, actor, before: str | None, after: str | None) -> None:
+    if before == after or Role.OWNER not in (before, after):
+        return
+    if not actor_may_manage_owners(tenant=tenant, actor=actor):
+        raise PermissionDenied(OWNER_ONLY_MESSAGE)
+
+
+@transaction.atomic
+def membership_add_by_username(*, tenant: Tenant, username: str, role: str, actor) -> Membership:
+    """Add (or change the role of) a member named by `actor`; see `selectors.member_candidate_get` for who
+    can be named. Anyone else answers the same 400 on `username`, whether the account exists or not."""
+    user = selectors.member_candidate_get(actor=actor, username=username)
+    if user is None:
+        raise ValidationError({"username": UNKNOWN_MEMBER_MESSAGE.format(username=username)})
+    return membership_add(tenant=tenant, user=user, role=role, actor=actor)
+
+
 @transaction.atomic
 def membership_add(*, tenant: Tenant, user, role: str, actor=None) -> Membership:
-    """Add `user` to `tenant` with `role`, or change the role of an existing member."""
+    """Add `user` to `tenant` with `role`, or change the role of an existing member.
+
+    Granting `owner` needs an owner (or the platform) as `actor`: `PermissionDenied` otherwise.
+    """
     membership = Membership.objects.for_tenant(tenant).filter(user=user).first()
     if membership is None:
+        _ensure_owner_change_allowed(tenant=tenant, actor=actor, before=None, after=role)
         membership = Membership(tenant=tenant, user=user, role=role)
         membership.full_clean(validate_constraints=False)
         membership.save()
@@ -145,7 +189,10 @@ def membership_add(*, tenant: Tenant, user, role: str, actor=None) -> Membership
 
 @transaction.atomic
 def membership_set_role(*, membership: Membership, role: str, actor=None) -> Membership:
-    previous = membership.role
+    """Change a member's role; to or from `owner` only with an owner (or the platform) as `actor`."""
+    # The stored role, not the instance's: a form may have set the new role on it already.
+    previous = Membership.objects.for_tenant(membership.tenant_id).values_list("role", flat=True).get(pk=membership.pk)
+    _ensure_owner_change_allowed(tenant=membership.tenant_id, actor=actor, before=previous, after=role)
     if previous == Role.OWNER and role != Role.OWNER:
         _ensure_another_owner(membership)
     membership.role = role
@@ -165,7 +212,10 @@ def membership_set_role(*, membership: Membership, role: str, actor=None) -> Mem
 
 @transaction.atomic
 def membership_remove(*, membership: Membership, actor=None) -> None:
-    if membership.role == Role.OWNER:
+    """Remove a member and revoke their keys; an owner only by an owner (or the platform)."""
+    previous = Membership.objects.for_tenant(membership.tenant_id).values_list("role", flat=True).get(pk=membership.pk)
+    _ensure_owner_change_allowed(tenant=membership.tenant_id, actor=actor, before=previous, after=None)
+    if previous == Role.OWNER:
         _ensure_another_owner(membership)
     # The member's keys act as the member, so they stop working with the membership.
     revoked = (
@@ -178,7 +228,7 @@ def membership_remove(*, membership: Membership, actor=None) -> None:
         action="member.removed",
         target=membership,
         actor=actor,
-        data={"username": membership.user.get_username(), "role": membership.role, "credentials_revoked": revoked},
+        data={"username": membership.user.get_username(), "role": previous, "credentials_revoked": revoked},
     )
     membership.delete()
     api_key_cache_clear()

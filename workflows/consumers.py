@@ -16,6 +16,12 @@ handshake only shows as 1006 in browsers):
 - 4401: no valid session or API key;
 - 4404: the run or tenant does not exist or the caller may not see it (the same code for both).
 
+Access is checked when the stream subscribes (its one subscription, made at connect) and again
+every `LIVE_ACCESS_RECHECK_SECONDS` (30 s by default, a little less with jitter) while it is open:
+once the API key is revoked, the member removed or no longer allowed to view, the user
+deactivated or logged out, or the tenant deactivated, the stream closes with
+- 4403: access is gone.
+
 The run stream starts with a `snapshot` (the run's status, steps and approvals as of event `seq`),
 then sends every event with a higher `seq`, in order and each once. The tenant stream starts with a
 `snapshot` of the unfinished (and just finished) runs, each with its `seq`, then sends run-level
@@ -29,19 +35,23 @@ consumer to the log for what it missed.
 import asyncio
 import json
 import logging
+import random
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from importlib import import_module
 from typing import Any, TypeVar
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
 from tenants.models import ApiKey
 from tenants.services import api_key_authenticate
 from workflows import live
 
 UNAUTHENTICATED = 4401
+ACCESS_GONE = 4403
 NOT_FOUND = 4404
 PROTOCOL = "mono.v1"
 # The channel layer drops messages for a consumer (or web process) that falls behind, and no later
@@ -70,6 +80,16 @@ def presented_api_key(scope: dict[str, Any]) -> str | None:
 def _active_api_key(raw_key: str) -> ApiKey | None:
     api_key = api_key_authenticate(raw_key=raw_key)
     return api_key if api_key is not None and api_key.user.is_active else None
+
+
+def _session_exists(session_key: str) -> bool:
+    return import_module(settings.SESSION_ENGINE).SessionStore().exists(session_key)
+
+
+def _access_still_granted(*, user_id: int, tenant_id: int, api_key_id: int | None, session_key: str | None) -> bool:
+    if session_key is not None and not _session_exists(session_key):
+        return False  # logged out (or the session was flushed) since the stream opened
+    return live.watch_still_allowed(user_id=user_id, tenant_id=tenant_id, api_key_id=api_key_id)
 
 
 Encoded = tuple[int, str, str]  # an event as a consumer sends it: (seq, execution id, JSON text)
@@ -113,6 +133,11 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
         self._delivering = asyncio.Lock()  # a catch-up and a live event never interleave their sends
         self._heard_since_check = False
         self._quiet_check: asyncio.Task | None = None
+        self._access_check: asyncio.Task | None = None
+        self._access_gone = False
+        self._api_key_id: int | None = None
+        self._session_key: str | None = None
+        self._user_id: int | None = None
 
     async def connect(self) -> None:
         viewer = await self._authenticate()
@@ -132,10 +157,13 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
         snapshot = await database_sync_to_async(self.snapshot)()
         self.remember(snapshot)
         await self.send_json(snapshot)
+        self._user_id = user.pk
+        self._access_check = asyncio.create_task(self._recheck_access())
 
     async def disconnect(self, code: int) -> None:
-        if self._quiet_check is not None:
-            self._quiet_check.cancel()
+        for task in (self._quiet_check, self._access_check):
+            if task is not None:
+                task.cancel()
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
@@ -144,6 +172,8 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
 
     async def live_event(self, message: dict[str, Any]) -> None:
         """A group message from `workflows.live.publish_event`."""
+        if self._access_gone:
+            return
         self._heard_since_check = True
         if self._quiet_check is None or self._quiet_check.done():
             self._quiet_check = asyncio.create_task(self._check_when_quiet())
@@ -163,14 +193,42 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
                 logger.warning("live stream %s could not catch up from the log", self.group, exc_info=True)
             return
 
+    async def _recheck_access(self) -> None:
+        """Every LIVE_ACCESS_RECHECK_SECONDS (jittered below it, so streams opened together spread
+        their checks), close with 4403 once the viewer's access is gone."""
+        interval = settings.LIVE_ACCESS_RECHECK_SECONDS
+        check = {
+            "user_id": self._user_id,
+            "tenant_id": self.watched_tenant_id(),
+            "api_key_id": self._api_key_id,
+            "session_key": self._session_key,
+        }
+        key = ("access", *check.values())
+        while True:
+            await asyncio.sleep(interval * random.uniform(0.8, 1.0))  # noqa: S311 (jitter, not a secret)
+            try:
+                granted = await shared_read(key, _access_still_granted, **check)
+            except Exception:  # the database is unreachable: the next check tries again
+                logger.warning("live stream %s could not re-check access", self.group, exc_info=True)
+                continue
+            if not granted:
+                self._access_gone = True
+                await self.close(code=ACCESS_GONE)
+                return
+
     async def _authenticate(self) -> tuple[Any, int | None] | None:
         """(user, the tenant an API key is bound to or None), or None if not authenticated."""
         raw_key = presented_api_key(self.scope)
         if raw_key is not None:
             api_key = await database_sync_to_async(_active_api_key)(raw_key)
-            return (api_key.user, api_key.tenant_id) if api_key is not None else None
+            if api_key is None:
+                return None
+            self._api_key_id = api_key.pk
+            return api_key.user, api_key.tenant_id
         user = self.scope.get("user")
         if user is not None and user.is_authenticated and user.is_active:
+            session = self.scope.get("session")
+            self._session_key = session.session_key if session is not None else None
             return user, None
         return None
 
@@ -179,6 +237,10 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code=code)
 
     async def find(self, *, user, tenant_id: int | None) -> bool:
+        raise NotImplementedError
+
+    def watched_tenant_id(self) -> int:
+        """The tenant whose runs this stream shows (found by `find`)."""
         raise NotImplementedError
 
     def group_name(self) -> str:
@@ -211,6 +273,9 @@ class ExecutionStreamConsumer(StreamConsumer):
             user=user, execution_id=self.scope["url_route"]["kwargs"]["execution_id"], tenant_id=tenant_id
         )
         return self.execution is not None
+
+    def watched_tenant_id(self) -> int:
+        return self.execution.tenant_id
 
     def group_name(self) -> str:
         return live.execution_group(self.execution.pk)
@@ -264,6 +329,9 @@ class TenantStreamConsumer(StreamConsumer):
             user=user, slug=self.scope["url_route"]["kwargs"]["slug"], tenant_id=tenant_id
         )
         return self.tenant is not None
+
+    def watched_tenant_id(self) -> int:
+        return self.tenant.pk
 
     def group_name(self) -> str:
         return live.tenant_group(self.tenant.pk)

@@ -35,7 +35,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from mono.events import DomainEvent
-from tenants.models import Membership, Tenant
+from tenants.models import ApiKey, Membership, Tenant
 from tenants.permissions import Permission, role_allows
 from workflows.models import (
     FINISHED_STATUSES,
@@ -231,6 +231,23 @@ def tenant_for_viewer(*, user, slug: str, tenant_id: int | None = None) -> Tenan
     if tenant is None or tenant.pk not in _watchable_tenant_ids(user=user, tenant_id=tenant_id):
         return None
     return tenant
+
+
+def watch_still_allowed(*, user_id: int, tenant_id: int, api_key_id: int | None = None) -> bool:
+    """Whether an open stream of `tenant_id`'s runs may go on: the user is active and still a
+    member with the view permission of the still-active tenant, and the API key it was opened with
+    (if any) is not revoked. Streams ask again every `LIVE_ACCESS_RECHECK_SECONDS`."""
+    if api_key_id is not None:
+        keys = ApiKey.objects.for_tenant(tenant_id).filter(pk=api_key_id, user_id=user_id, revoked_at=None)
+        if not keys.exists():
+            return False
+    role = (
+        Membership.objects.for_tenant(tenant_id)
+        .filter(user_id=user_id, user__is_active=True, tenant__is_active=True)
+        .values_list("role", flat=True)
+        .first()
+    )
+    return role is not None and role_allows(role, Permission.VIEW)
 
 
 # What a client is shown -----------------------------------------------------------------------

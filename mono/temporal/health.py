@@ -1,8 +1,9 @@
 """The worker process's observability endpoints.
 
-`serve_health` is a small HTTP endpoint: `GET /healthz` answers the manager's report and
-`GET /metrics` the process's Prometheus metrics (prometheus_client's default registry: process
-metrics and Mono's business metrics from `mono.metrics`). It runs on a daemon thread with the
+`serve_health` is a small HTTP endpoint: `GET /healthz` answers the manager's report (open to
+all) and `GET /metrics` the process's Prometheus metrics (prometheus_client's default registry:
+process metrics and Mono's business metrics from `mono.metrics`) to a caller with the metrics
+token, or on loopback when none is set (`mono.metrics_access`). It runs on a daemon thread with the
 standard library's server, so it keeps answering even while the worker loop is busy; the report is
 a snapshot of plain values.
 
@@ -20,16 +21,28 @@ from threading import Thread
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from mono.metrics_access import metrics_access, unauthorized_headers
+
 logger = logging.getLogger(__name__)
 
 
-def serve_health(report: Callable[[], dict], *, host: str, port: int) -> ThreadingHTTPServer:
-    """Start serving `report()` as JSON on `host:port`; returns the server (call `shutdown()`)."""
+def serve_health(report: Callable[[], dict], *, host: str, port: int, metrics_token: str = "") -> ThreadingHTTPServer:
+    """Start serving `report()` as JSON on `host:port`, and the metrics to holders of
+    `metrics_token` (loopback callers when it is empty); returns the server (call `shutdown()`)."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             path = self.path.split("?")[0]
             if path == "/metrics":
+                status, reason = metrics_access(
+                    authorization=self.headers.get("Authorization"),
+                    remote_addr=self.client_address[0],
+                    token=metrics_token,
+                )
+                if status != 200:
+                    body = json.dumps({"detail": reason}).encode()
+                    self._answer(status, "application/json", body, unauthorized_headers(status))
+                    return
                 self._answer(200, CONTENT_TYPE_LATEST, generate_latest())
             elif path in ("/healthz", "/health"):
                 body = report()
@@ -37,9 +50,11 @@ def serve_health(report: Callable[[], dict], *, host: str, port: int) -> Threadi
             else:
                 self.send_error(404)
 
-        def _answer(self, status: int, content_type: str, payload: bytes) -> None:
+        def _answer(self, status: int, content_type: str, payload: bytes, headers: dict | None = None) -> None:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)

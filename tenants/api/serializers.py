@@ -1,4 +1,3 @@
-from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from tenants.models import ApiKey, Membership, Role, Tenant
@@ -48,7 +47,8 @@ class MembershipSerializer(serializers.ModelSerializer):
 
 
 class MembershipCreateSerializer(serializers.Serializer):
-    username = serializers.SlugRelatedField(slug_field="username", queryset=get_user_model().objects.all())
+    # A plain name: who it may name is the service's rule, not a lookup over every user.
+    username = serializers.CharField(max_length=150)
     role = serializers.ChoiceField(choices=Role.choices)
 
 

@@ -68,9 +68,9 @@ class MemberViewSet(viewsets.ReadOnlyModelViewSet):
     def create(self, request):
         serializer = MembershipCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        membership = services.membership_add(
+        membership = services.membership_add_by_username(
             tenant=request.tenant,
-            user=serializer.validated_data["username"],
+            username=serializer.validated_data["username"],
             role=serializer.validated_data["role"],
             actor=request.user,
         )

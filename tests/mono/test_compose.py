@@ -304,3 +304,15 @@ def test_prometheus_labels_sdk_task_queues_with_the_queue_key_dashboards_use():
     pattern = re.compile(rule["regex"])  # Prometheus anchors relabel regexes
     assert pattern.fullmatch("tenant-42-send-email").expand(rule["replacement"].replace("$1", r"\1")) == "send-email"
     assert pattern.fullmatch("workflows").expand(r"\1") == "workflows"
+
+
+def test_prometheus_scrapes_mono_metrics_with_the_token_compose_gives_it(compose, services):
+    config = yaml.safe_load(PROMETHEUS_FILE.read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    secret_files = {f"/run/secrets/{name}" for name in services["prometheus"].get("secrets", [])}
+    for name in ("web", "workers"):
+        authorization = jobs[name]["authorization"]
+        assert authorization["type"] == "Bearer"
+        assert authorization["credentials_file"] in secret_files
+    assert compose["secrets"]["metrics_token"] == {"environment": "METRICS_TOKEN"}
+    assert "METRICS_TOKEN" in compose["x-mono-env"]

@@ -23,6 +23,7 @@ from workflows.models import (
     WorkflowExecution,
 )
 from workflows.services.approvals import approvals_close_pending
+from workflows.services.limits import execution_start_check
 from workflows.temporal.types import InterpreterInput
 from workflows.temporal.workflows import InterpreterWorkflow
 
@@ -47,6 +48,7 @@ def execution_start(
     `start=False` nothing starts after commit: the caller starts the run with `execution_launch`
     and keeps it pending to retry when Temporal is unreachable.
     """
+    execution_start_check(tenant=tenant)  # per-tenant concurrent runs: 429 beyond the limit
     if definition.status == DefinitionStatus.ARCHIVED:
         raise Conflict({"definition": "An archived workflow cannot be executed."})
     if not isinstance(input, dict):

@@ -90,7 +90,11 @@ class Command(BaseCommand):
             self.stdout.write(f"Temporal SDK metrics: http://{health_host}:{sdk_port}/metrics")
         manager = TemporalWorkerManager(tenant_source=active_tenant_refs, selection=selection)
         port = settings.TEMPORAL_WORKER_HEALTH_PORT if health_port is None else health_port
-        health = serve_health(manager.health, host=health_host, port=port) if port else None
+        health = (
+            serve_health(manager.health, host=health_host, port=port, metrics_token=settings.METRICS_TOKEN)
+            if port
+            else None
+        )
         if health:
             self.stdout.write(f"Worker health: http://{health_host}:{health.server_address[1]}/healthz")
         try:
