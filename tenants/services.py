@@ -14,11 +14,8 @@ from django.utils import timezone
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from mono import events
-<<<<<<< HEAD
-from mono.kernel.ttl import TTLCache
-=======
 from mono.errors import PermissionDenied
->>>>>>> wt-privilege
+from mono.kernel.ttl import TTLCache
 from mono.temporal import queues, registry, sync
 from mono.temporal.client import connect, get_platform_client, get_tenant_client
 from mono.temporal.namespaces import (
