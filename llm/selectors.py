@@ -7,7 +7,7 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncDay
 from django.utils import timezone
 
-from llm.gateway.targets import BUILTIN_PROVIDERS
+from llm.gateway.targets import BUILTIN_PROVIDERS, health_key
 from llm.models import LLMBatch, LLMUsage, ModelPrice, PromptTemplate, ProviderCredential, ProviderHealth
 
 GROUPINGS = {"day": "day", "provider": "provider", "model": "model", "scope": "scope", "workflow": "execution_id"}
@@ -43,19 +43,19 @@ def usage_analytics(*, tenant, group_by: list[str], since: date | None = None, u
 def provider_list(*, tenant) -> list[dict]:
     """Providers this tenant can route to: built-ins with a platform key, and its own credentials."""
     now = timezone.now()
-    entries = [
-        {"name": name, "kind": name, "source": "platform"}
-        for name, prefix in BUILTIN_PROVIDERS.items()
-        if getattr(settings, f"{prefix}_API_KEY")
-    ]
-    entries += [
-        {"name": c.name, "kind": c.kind, "source": "tenant"}
-        for c in ProviderCredential.objects.for_tenant(tenant).filter(is_active=True)
-    ]
-    health = {h.key.split("@")[0]: h for h in ProviderHealth.objects.all()}
+    entries, keys = [], []
+    for name, prefix in BUILTIN_PROVIDERS.items():
+        if getattr(settings, f"{prefix}_API_KEY"):
+            entries.append({"name": name, "kind": name, "source": "platform"})
+            keys.append(health_key("platform", name, getattr(settings, f"{prefix}_BASE_URL") or None))
+    for credential in ProviderCredential.objects.for_tenant(tenant).filter(is_active=True):
+        entries.append({"name": credential.name, "kind": credential.kind, "source": "tenant"})
+        keys.append(health_key(f"tenant-{tenant.pk}", credential.name, credential.base_url or None))
+    # Only the breakers of accounts this tenant routes to: never another tenant's errors.
+    health = {h.key: h for h in ProviderHealth.objects.filter(key__in=keys)}
     prices = list(ModelPrice.objects.all())
-    for entry in entries:
-        state = health.get(entry["name"])
+    for entry, key in zip(entries, keys, strict=True):
+        state = health.get(key)
         entry["cooling_down_until"] = (
             state.cooldown_until if state and state.cooldown_until and state.cooldown_until > now else None
         )

@@ -41,6 +41,7 @@ def _tenant_credential(name: str, tenant_id: int) -> ProviderConfig | None:
         api_key=crypto.decrypt(credential.api_key_encrypted),
         base_url=credential.base_url or None,
         name=name,
+        scope=f"tenant-{tenant_id}",
     )
 
 
@@ -58,6 +59,12 @@ def provider_config(name: str, tenant_id: int) -> ProviderConfig:
             name=name,
         )
     raise ServiceError({"route": f"unknown provider {name!r}: not built in and no credential of this tenant"})
+
+
+def health_key(scope: str, name: str, base_url: str | None) -> str:
+    """The circuit breaker of one account: a tenant's own credential never shares the platform's
+    (its failures must not cool the platform's provider down for every tenant, nor show it their errors)."""
+    return f"{scope}:{name}@{base_url or 'default'}"
 
 
 @functools.lru_cache(maxsize=128)
@@ -104,7 +111,7 @@ class Target:
 def target_for(candidate: Candidate, tenant_id: int) -> Target:
     """Resolve `candidate` for this tenant (its credential, else the platform's)."""
     config = provider_config(candidate.provider, tenant_id)
-    key = f"{config.name}@{config.base_url or 'default'}"
+    key = health_key(config.scope, config.name, config.base_url)
     return Target(
         candidate=candidate,
         config=config,

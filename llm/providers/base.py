@@ -123,12 +123,16 @@ def _rebuild_error(
 
 @dataclass(frozen=True)
 class ProviderConfig:
-    """How to reach one provider account; `name` (default: the kind) labels it in errors and metrics."""
+    """How to reach one provider account; `name` (default: the kind) labels it in errors and metrics.
+
+    `scope` says whose account it is: `platform`, or `tenant-<id>` for a tenant's own credential.
+    """
 
     kind: str
     api_key: str = field(repr=False)
     base_url: str | None = None
     name: str = ""
+    scope: str = "platform"
 
     def __post_init__(self) -> None:
         if self.kind not in PROVIDER_KINDS:

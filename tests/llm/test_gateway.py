@@ -78,7 +78,7 @@ def test_failover_to_next_candidate_and_cooldown(fake_llm, acme, failure):
     assert first.status_code == 200
     assert first.json()["provider"] == "anthropic"
     assert [a["status"] for a in first.json()["attempts"]] == ["error", "ok"]
-    assert ProviderHealth.objects.get(key__startswith="openai@").cooldown_until is not None
+    assert ProviderHealth.objects.get(key__startswith="platform:openai@").cooldown_until is not None
 
     hits = fake_llm.hits("openai")
     second = ask(api, "again", route=ROUTE)
