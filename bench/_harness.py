@@ -255,10 +255,16 @@ def start_web_server(
     app: str = "mono.asgi:application",
     graceful_seconds: float = 3,
     timeout: float = 30,
+    workers: int = 1,
+    wsgi_threads: int = 0,
 ) -> WebServer:
     """Serve `app` (the project's ASGI application, or a module wrapping it with a baseline view)
     with uvicorn on 127.0.0.1:`port` (default `free_port()`), as `make run` does, and return once it
     accepts connections (RuntimeError after `timeout` s).
+
+    `workers` > 1 runs that many server processes on the port; `wsgi_threads` > 0 serves the WSGI
+    application `app` with gunicorn's threaded workers instead (`workers` processes of that many
+    threads each), the alternative to compare uvicorn with.
 
     `env` is the child's whole environment (default: this process's, so call `setup_django` first).
     Differences from `make run`, so the server measures what it serves: no access log, warnings only,
@@ -272,9 +278,14 @@ def start_web_server(
             server.stop()
     """
     port = port or free_port()
-    command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--lifespan", "off", "--no-access-log", "--log-level", "warning"]
-    command += ["--timeout-graceful-shutdown", str(graceful_seconds)]
+    if wsgi_threads:  # the alternative measured against it: gunicorn's threaded WSGI workers
+        command = [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread"]
+        command += ["--workers", str(workers), "--threads", str(wsgi_threads), "--log-level", "warning"]
+        command += ["--graceful-timeout", str(graceful_seconds)]
+    else:
+        command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
+        command += ["--lifespan", "off", "--no-access-log", "--log-level", "warning", "--workers", str(workers)]
+        command += ["--timeout-graceful-shutdown", str(graceful_seconds)]
     process = subprocess.Popen(command, cwd=ROOT, env=dict(env if env is not None else os.environ))
     deadline = time.monotonic() + timeout
     while True:

@@ -13,6 +13,7 @@ from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 
 from mono.asgi import application  # noqa: F401  (served by uvicorn as bench._http_app:application)
+from mono.wsgi import application as wsgi_application  # noqa: F401  (gunicorn: bench._http_app:wsgi_application)
 
 
 @csrf_exempt

@@ -183,7 +183,7 @@ def run_all(endpoints: dict, concurrencies: list[int], seconds: float) -> dict:
     return {key: merged(parts) for key, parts in results.items()}
 
 
-def report(results: dict, baseline: LoadResult, concurrencies: list[int]) -> None:
+def report(spec: str, results: dict, baseline: LoadResult, concurrencies: list[int]) -> None:
     rows = [
         (name, clients, f"{r.rate:.0f}", f"{p50(r.latencies) * 1000:.1f}", f"{p95(r.latencies) * 1000:.1f}", r.errors)
         for name in ENDPOINTS
@@ -195,39 +195,72 @@ def report(results: dict, baseline: LoadResult, concurrencies: list[int]) -> Non
          f"{p95(baseline.latencies) * 1000:.1f}", 0)
     )  # fmt: skip
     header = ("endpoint", "clients", "req/s", "p50 ms", "p95 ms", "errors")
-    print_table("Through the shipped server", header, [tuple(map(str, row)) for row in rows])
+    print_table(f"Through the shipped server ({spec})", header, [tuple(map(str, row)) for row in rows])
     llm = results[("llm execute", concurrencies[0])]
     overhead = (p50(llm.latencies) - p50(baseline.latencies)) * 1000
     print(f"\nLLM execute over the direct SDK call, p50 at {concurrencies[0]} client(s): +{overhead:.1f} ms")
     for clients in concurrencies:
-        ratio = results[("webhook ingest", clients)].rate / results[("bare insert", clients)].rate
+        ratio = results[("webhook ingest", clients)].rate / max(results[("bare insert", clients)].rate, 1e-9)
         print(f"webhook ingest / bare insert at {clients:>2} clients: {ratio:.2f}x req/s")
     worst = max(concurrencies)
     print(f"errors at {worst} clients, all endpoints: {sum(results[(name, worst)].errors for name in ENDPOINTS)}")
+
+
+def server_options(spec: str) -> dict:
+    """`uvicorn` (as `make run`), `uvicorn-N` (N processes) or `gunicorn-NxT` (WSGI, N x T threads)."""
+    kind, _, size = spec.partition("-")
+    if kind == "uvicorn":
+        return {"app": "bench._http_app:application", "workers": int(size or 1)}
+    if kind == "gunicorn":
+        workers, _, threads = (size or "2x8").partition("x")
+        return {"app": "bench._http_app:wsgi_application", "workers": int(workers), "wsgi_threads": int(threads)}
+    raise SystemExit(f"unknown server {spec!r}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=sized(6.0, 1.0), help="per endpoint and concurrency")
     parser.add_argument("--clients", default="1,16,64")
+    parser.add_argument(
+        "--servers", default="uvicorn", help="comma-separated: uvicorn (as make run), uvicorn-N, gunicorn-NxT"
+    )
     args = parser.parse_args()
     concurrencies = [int(value) for value in args.clients.split(",")]
     exit_on_sigterm()
     with temporal_server() as temporal, fake_provider_process() as fake_url, scratch_database(BENCH_DB) as database:
         setup_django(database, debug=False, temporal_address=temporal.address, **environment(fake_url))
         fixtures = create_fixtures()
-        server = start_web_server(app="bench._http_app:application")
         workers = [
             subprocess.Popen([sys.executable, "manage.py", *command], cwd=ROOT, env=dict(os.environ))
             for command in (["runworkers"], ["relay_starts", "--loop"])
         ]
+        by_server = {}
         try:
-            results = run_all(requests_of(server.url, fixtures), concurrencies, args.seconds)
+            for spec in args.servers.split(","):
+                print(f"\n{spec}", flush=True)
+                server = start_web_server(**server_options(spec))
+                try:
+                    by_server[spec] = run_all(requests_of(server.url, fixtures), concurrencies, args.seconds)
+                finally:
+                    server.stop()
             baseline = direct(fake_url, args.seconds)
         finally:
-            server.stop()
             stop_processes(workers, 30)
-    report(results, baseline, concurrencies)
+    for spec, results in by_server.items():
+        report(spec, results, baseline, concurrencies)
+    if len(by_server) > 1:
+        compare(by_server, concurrencies)
+
+
+def compare(by_server: dict, concurrencies: list[int]) -> None:
+    """req/s of each server per endpoint and concurrency, side by side."""
+    specs = list(by_server)
+    rows = [
+        (name, str(clients), *(f"{by_server[spec][(name, clients)].rate:.0f}" for spec in specs))
+        for name in ENDPOINTS
+        for clients in concurrencies
+    ]
+    print_table("req/s by server", ("endpoint", "clients", *specs), rows)
 
 
 if __name__ == "__main__":
