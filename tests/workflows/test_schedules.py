@@ -11,10 +11,9 @@ from mono.temporal import sync
 from mono.temporal.client import get_tenant_client
 from tests.workflows import graphs
 from tests.workflows.conftest import api_as, wait_result, wait_until
-from workflows import schedules
 from workflows.graph.validation import validate_definition
 from workflows.models import ExecutionStatus, WorkflowExecution
-from workflows.services import definitions, executions
+from workflows.services import definitions, executions, schedules
 
 
 def scheduled(cron: str | None = "0 9 * * 1-5", **data) -> dict:

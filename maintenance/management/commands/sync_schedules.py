@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from maintenance.services.schedules import platform_schedules_sync
 from mono.temporal.client import TemporalUnavailable
-from workflows.schedules import definition_schedules_sync
+from workflows.services.schedules import definition_schedules_sync
 
 
 class Command(BaseCommand):
