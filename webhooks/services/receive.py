@@ -103,7 +103,7 @@ def event_receive(*, slug: str, headers: dict[str, str], body: bytes, now: datet
         record_webhook_event(tenant_id=integration.tenant_id, status="duplicate")
         return Received(first, created=False)
     if status == EventStatus.PENDING:
-        transaction.on_commit(lambda: start_soon(event.pk))  # at once in autocommit
+        start_soon(event.pk)  # after commit; at once in autocommit
     record_webhook_event(tenant_id=integration.tenant_id, status="received" if status == "pending" else status)
     return Received(event, created=True)
 
