@@ -279,3 +279,27 @@ def test_another_tenants_schedule_is_404_like_a_missing_one(acme, globex):
         missing.status_code == 404 and missing.json() == gina.get(f"/api/v1/workflows/{definition_id}/schedule").json()
     )
     assert not describe(acme, definition_id).schedule.state.paused
+
+
+def test_a_retried_fire_launches_the_run_an_earlier_try_recorded_but_could_not_start(acme, settings):
+    from tests.support.outage import temporal_unreachable
+    from tests.webhooks.conftest import workflow_runs
+
+    with temporal_unreachable(settings):
+        definition = definitions.definition_create(tenant=acme, name="Nightly", graph=scheduled())
+        fire = {
+            "tenant_id": acme.pk,
+            "definition_id": definition.pk,
+            "schedule_id": schedules.schedule_id(definition.pk),
+            "scheduled_at": "2026-12-01T09:00:00+00:00",
+        }
+        recorded, created = schedules.scheduled_execution_start(**fire)
+    recorded.refresh_from_db()
+    assert created and recorded.status == ExecutionStatus.PENDING and recorded.next_attempt_at is not None
+
+    again, created_again = schedules.scheduled_execution_start(**fire)  # the activity, retried by Temporal
+
+    assert (again.pk, created_again) == (recorded.pk, False)
+    recorded.refresh_from_db()
+    assert (recorded.next_attempt_at, recorded.error, recorded.attempts) == (None, "", 2)
+    assert workflow_runs(acme.pk, recorded.pk) == 1
