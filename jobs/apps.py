@@ -10,13 +10,13 @@ class JobsConfig(AppConfig):
         from mono import starts
 
         starts.register(
-            starts.StartKind(media.START_KIND, MediaAsset, launch=media.media_launch, give_up=media.media_give_up)
+            starts.StartKind(media.START_KIND, MediaAsset, launch=media.media_launch, moves=media.MEDIA_MOVES)
         )
         starts.register(
             starts.StartKind(
                 email.START_KIND,
                 EmailCampaign,
                 launch=email.email_campaign_launch,
-                give_up=email.email_campaign_give_up,
+                moves=email.CAMPAIGN_MOVES,
             )
         )

@@ -12,6 +12,6 @@ class LlmConfig(AppConfig):
 
         starts.register(
             starts.StartKind(
-                services.BATCH_START_KIND, LLMBatch, launch=services.batch_launch, give_up=services.batch_give_up
+                services.BATCH_START_KIND, LLMBatch, launch=services.batch_launch, moves=services.BATCH_MOVES
             )
         )

@@ -6,7 +6,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from llm import router
 from llm.models import BatchStatus, LLMBatch, PromptTemplate, PromptTemplateVersion, ProviderCredential
@@ -170,7 +169,7 @@ def batch_start(*, tenant, items: list[dict], concurrency: int, user=None):
 
 
 def batch_launch(batch: LLMBatch) -> None:
-    """Start the batch's workflow (id: the batch id); the batch is `running` once Temporal took it."""
+    """Start the batch's workflow (id: the batch id); `mono.starts` marks it `running` once Temporal took it."""
     starts.start_workflow(
         tenant_id=batch.tenant_id,
         workflow=LLMBatchWorkflow.run,
@@ -178,13 +177,9 @@ def batch_launch(batch: LLMBatch) -> None:
         id=batch.pk,
         task_queue=queues.LLM_PROCESSING.name(batch.tenant_id),
     )
-    LLMBatch.objects.for_tenant(batch.tenant_id).filter(pk=batch.pk, status=BatchStatus.PENDING).update(
-        status=BatchStatus.RUNNING
-    )
 
 
-def batch_give_up(batch: LLMBatch) -> None:
-    """A batch whose workflow never started is `failed` (its `error` says why)."""
-    batch.status = BatchStatus.FAILED
-    batch.finished_at = timezone.now()
-    batch.save(update_fields=["status", "finished_at"])
+# A batch whose workflow never started is `failed` (its `error` says why).
+BATCH_MOVES = starts.StatusMoves(
+    owed=BatchStatus.PENDING, started=BatchStatus.RUNNING, failed=BatchStatus.FAILED, failed_at="finished_at"
+)

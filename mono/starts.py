@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import close_old_connections, connections, models, transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -71,18 +72,31 @@ class StartFailed(Exception):
 
 
 @dataclass(frozen=True)
+class StatusMoves:
+    """The `status` of a row whose start is owed, and the ones it takes once started or given up."""
+
+    owed: str
+    started: str
+    failed: str
+    failed_at: str = ""  # a timestamp field set when the row is given up
+
+
+@dataclass(frozen=True)
 class StartKind:
     """What an app registers for one kind of row.
 
     `launch(row)` starts the row's workflow, idempotent by its workflow id, and records what
-    its app keeps about a started row; it raises when Temporal could not take it. `give_up(row)`
-    runs in the transaction that gives the locked row up (its `error` is set) and marks it failed.
+    its app keeps about a started row; it raises when Temporal could not take it. `moves`
+    changes the row's `status` when it starts (if still `owed`) or is given up; `give_up(row)`
+    does what else its app needs, in the transaction that gives the locked row up (its
+    `error` is set by then).
     """
 
     name: str
     model: type[models.Model]
     launch: Callable[[Any], None]
-    give_up: Callable[[Any], None]
+    moves: StatusMoves | None = None
+    give_up: Callable[[Any], None] | None = None
 
 
 _kinds: dict[str, StartKind] = {}
@@ -131,7 +145,11 @@ def start_now(*, kind: str, pk: Any, now: datetime | None = None) -> str:
         logger.warning("could not start %s %s (attempt %s): %s", kind, pk, row.attempts, error)
         _record_failure(spec, pk, error)
         raise
-    spec.model.objects.filter(pk=pk, next_attempt_at__isnull=False).update(next_attempt_at=None, error="")
+    done: dict[str, Any] = {"next_attempt_at": None, "error": ""}
+    if spec.moves is not None:
+        moves = spec.moves
+        done["status"] = Case(When(status=moves.owed, then=Value(moves.started)), default=F("status"))
+    spec.model.objects.filter(pk=pk, next_attempt_at__isnull=False).update(**done)
     return STARTED
 
 
@@ -244,8 +262,16 @@ def _record_failure(spec: StartKind, pk: Any, error: str, *, give_up: bool = Fal
 def _give_up(spec: StartKind, row: Any, error: str) -> None:
     row.error = error
     row.next_attempt_at = None
-    row.save(update_fields=["error", "next_attempt_at"])
-    spec.give_up(row)
+    fields = ["error", "next_attempt_at"]
+    if spec.moves is not None:
+        row.status = spec.moves.failed
+        fields.append("status")
+        if spec.moves.failed_at:
+            setattr(row, spec.moves.failed_at, timezone.now())
+            fields.append(spec.moves.failed_at)
+    row.save(update_fields=fields)
+    if spec.give_up is not None:
+        spec.give_up(row)
 
 
 def _gave_up(attempts: int, error: str) -> str:

@@ -137,16 +137,12 @@ def email_campaign_launch(campaign: EmailCampaign) -> None:
         # Once a campaign's workflow has run, its id never sends again.
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
     )
-    EmailCampaign.objects.for_tenant(campaign.tenant_id).filter(pk=campaign.pk, status=CampaignStatus.PENDING).update(
-        status=CampaignStatus.SENDING
-    )
 
 
-def email_campaign_give_up(campaign: EmailCampaign) -> None:
-    """A campaign whose workflow never started is failed with the reason; nothing was sent."""
-    campaign.status = CampaignStatus.FAILED
-    campaign.finished_at = timezone.now()
-    campaign.save(update_fields=["status", "finished_at"])
+# `sending` once Temporal took it; a campaign whose workflow never started is `failed` (nothing was sent).
+CAMPAIGN_MOVES = starts.StatusMoves(
+    owed=CampaignStatus.PENDING, started=CampaignStatus.SENDING, failed=CampaignStatus.FAILED, failed_at="finished_at"
+)
 
 
 def _render(delivery: EmailDelivery) -> tuple[str, str, str]:

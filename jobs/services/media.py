@@ -118,11 +118,20 @@ def media_launch(asset: MediaAsset) -> None:
     MediaAsset.objects.for_tenant(asset.tenant_id).filter(pk=asset.pk).update(queued_at=timezone.now())
 
 
-def media_give_up(asset: MediaAsset) -> None:
-    """An image whose variant workflow never started is failed with the reason (it keeps its original)."""
-    asset.status = MediaStatus.FAILED
-    asset.processed_at = timezone.now()
-    asset.save(update_fields=["status", "processed_at"])
+@transaction.atomic
+def media_process_again(*, asset: MediaAsset) -> None:
+    """Make an image's variants again: its start is owed once more and tried after commit."""
+    MediaAsset.objects.for_tenant(asset.tenant_id).filter(pk=asset.pk).update(
+        next_attempt_at=starts.owed_from(), attempts=0, error=""
+    )
+    starts.start_after_commit(kind=START_KIND, pk=asset.pk)
+
+
+# An image stays `pending` until its workflow processes it; one whose workflow never started is
+# `failed` with the reason (it keeps its original).
+MEDIA_MOVES = starts.StatusMoves(
+    owed=MediaStatus.PENDING, started=MediaStatus.PENDING, failed=MediaStatus.FAILED, failed_at="processed_at"
+)
 
 
 def media_process(*, tenant_id: int, asset_id: int) -> MediaResult:

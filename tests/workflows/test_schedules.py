@@ -150,14 +150,19 @@ def test_a_fire_records_an_execution_that_runs_the_newest_version(workers, acme)
     assert WorkflowExecution.objects.for_tenant(acme).filter(definition=definition).count() == 1
 
 
-def test_the_same_fire_started_twice_records_one_execution(acme):
-    definition = definitions.definition_create(tenant=acme, name="Nightly", graph=scheduled())
-    fire = {
-        "tenant_id": acme.pk,
+def fire_of(definition, scheduled_at: str = "2026-12-01T09:00:00+00:00") -> dict:
+    """The arguments the schedule-fire activity passes for one fire of the definition."""
+    return {
+        "tenant_id": definition.tenant_id,
         "definition_id": definition.pk,
         "schedule_id": schedules.schedule_id(definition.pk),
-        "scheduled_at": "2026-12-01T09:00:00+00:00",
+        "scheduled_at": scheduled_at,
     }
+
+
+def test_the_same_fire_started_twice_records_one_execution(acme):
+    definition = definitions.definition_create(tenant=acme, name="Nightly", graph=scheduled())
+    fire = fire_of(definition)
 
     first, created = schedules.scheduled_execution_start(**fire)
     again, created_again = schedules.scheduled_execution_start(**fire)
@@ -287,12 +292,7 @@ def test_a_retried_fire_launches_the_run_an_earlier_try_recorded_but_could_not_s
 
     with temporal_unreachable(settings):
         definition = definitions.definition_create(tenant=acme, name="Nightly", graph=scheduled())
-        fire = {
-            "tenant_id": acme.pk,
-            "definition_id": definition.pk,
-            "schedule_id": schedules.schedule_id(definition.pk),
-            "scheduled_at": "2026-12-01T09:00:00+00:00",
-        }
+        fire = fire_of(definition)
         recorded, created = schedules.scheduled_execution_start(**fire)
     recorded.refresh_from_db()
     assert created and recorded.status == ExecutionStatus.PENDING and recorded.next_attempt_at is not None

@@ -190,26 +190,24 @@ def schedule_describe(*, definition: WorkflowDefinition, upcoming: int = 5) -> d
 
 
 def schedule_pause(*, definition: WorkflowDefinition, actor=None) -> dict:
-    note = f"Paused by {getattr(actor, 'username', None) or 'system'}"
-
-    async def pause(handle):
-        await handle.pause(note=note)
-
-    if definition_trigger(definition) is None:
-        raise NoSchedule("This workflow has no schedule.")
-    _handle_call(definition, pause)
-    return schedule_describe(definition=definition)
+    """Pause the definition's schedule (noted with who did it); its state afterwards."""
+    return _steer(definition, paused=True, actor=actor)
 
 
 def schedule_resume(*, definition: WorkflowDefinition, actor=None) -> dict:
-    note = f"Resumed by {getattr(actor, 'username', None) or 'system'}"
+    """Resume the definition's schedule (noted with who did it); its state afterwards."""
+    return _steer(definition, paused=False, actor=actor)
 
-    async def resume(handle):
-        await handle.unpause(note=note)
+
+def _steer(definition: WorkflowDefinition, *, paused: bool, actor) -> dict:
+    note = f"{'Paused' if paused else 'Resumed'} by {getattr(actor, 'username', None) or 'system'}"
+
+    async def steer(handle):
+        await (handle.pause(note=note) if paused else handle.unpause(note=note))
 
     if definition_trigger(definition) is None:
         raise NoSchedule("This workflow has no schedule.")
-    _handle_call(definition, resume)
+    _handle_call(definition, steer)
     return schedule_describe(definition=definition)
 
 
