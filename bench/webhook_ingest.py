@@ -137,9 +137,9 @@ def main() -> None:
         try:
             run()
         finally:
-            from webhooks.services import events
+            from mono import starts
 
-            events.start_drain()
+            starts.drain()
 
 
 def rounds(client, paths: dict[str, str], secret: str, label: str) -> dict[str, float]:
@@ -156,12 +156,13 @@ def rounds(client, paths: dict[str, str], secret: str, label: str) -> dict[str, 
 
 
 def relay_all() -> tuple[int, float]:
-    from webhooks.services import events
+    from mono import starts
+    from webhooks.services import receive
 
     started = time.perf_counter()
     relayed = 0
     far_future = datetime(2100, 1, 1, tzinfo=UTC)  # past every backoff
-    while batch := events.event_relay_pending(limit=100, now=far_future):
+    while batch := starts.relay_due(kind=receive.START_KIND, limit=100, now=far_future):
         relayed += batch
     return relayed, time.perf_counter() - started
 
@@ -169,8 +170,9 @@ def relay_all() -> tuple[int, float]:
 def run() -> None:
     from django.test import Client
 
+    from mono import starts
     from webhooks.models import EventStatus, WebhookEvent
-    from webhooks.services import events
+    from webhooks.services import receive
 
     install_bare_view()
     integration, secret = create_integration()
@@ -178,17 +180,17 @@ def run() -> None:
     client = Client()
     for name, path in paths.items():
         timed(client, path, signed_requests(secret, WARMUP, f"warm{name}"))
-    events.start_drain()
+    starts.drain()
 
     # 1. The accept path, the start deferred past the timed window: the background starter is
     #    replaced by a no-op, so accepted events stay pending and the relay starts them after.
     print(f"\n1. Accept path, starts deferred: {ROUNDS} rounds of {REQUESTS} requests per path, alternating")
-    real_start_soon = events.start_soon
-    events.start_soon = lambda event_pk: None
+    real_start_soon = receive.start_soon
+    receive.start_soon = lambda event_pk: None
     try:
         deferred = rounds(client, paths, secret, "d")
     finally:
-        events.start_soon = real_start_soon
+        receive.start_soon = real_start_soon
     relayed, relay_seconds = relay_all()
     print(f"  relay then started {relayed} pending events in {relay_seconds:.1f} s ({relayed / relay_seconds:.0f}/s)")
 
@@ -198,7 +200,7 @@ def run() -> None:
     print(f"\n2. With the background starter on: {ROUNDS} rounds of {REQUESTS} requests per path, alternating")
     began = time.perf_counter()
     live = rounds(client, paths, secret, "l")
-    events.start_drain()
+    starts.drain()
     drained = time.perf_counter() - began
     started = WebhookEvent.objects.filter(event_id__startswith="msg_lingest", status=EventStatus.STARTED).count()
     print(f"  {started}/{ROUNDS * REQUESTS} started by the starter, the last {drained:.1f} s after round 1 began")

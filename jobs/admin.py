@@ -42,7 +42,7 @@ class MediaAssetAdmin(admin.ModelAdmin):
     def process_again(self, request, queryset):
         started = 0
         for asset in queryset.filter(kind="image"):
-            media.media_process_start(asset=asset)
+            media.media_process_again(asset=asset)
             started += 1
         self.message_user(request, f"Queued {started} image(s).", messages.SUCCESS)
 

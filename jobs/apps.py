@@ -5,9 +5,18 @@ class JobsConfig(AppConfig):
     name = "jobs"
 
     def ready(self) -> None:
-        from jobs.services.email import email_campaign_relay_pending
-        from jobs.services.media import media_relay_pending
-        from mono import relay
+        from jobs.models import EmailCampaign, MediaAsset
+        from jobs.services import email, media
+        from mono import starts
 
-        relay.register("images", media_relay_pending)
-        relay.register("e-mail campaigns", email_campaign_relay_pending)
+        starts.register(
+            starts.StartKind(media.START_KIND, MediaAsset, launch=media.media_launch, moves=media.MEDIA_MOVES)
+        )
+        starts.register(
+            starts.StartKind(
+                email.START_KIND,
+                EmailCampaign,
+                launch=email.email_campaign_launch,
+                moves=email.CAMPAIGN_MOVES,
+            )
+        )

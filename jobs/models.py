@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.text import get_valid_filename
 
+from mono.starts import OwedStart
 from tenants.models import TenantOwned
 
 # Every file this app writes lives under this prefix of the default storage, so the orphan
@@ -39,7 +40,7 @@ class MediaStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class MediaAsset(TenantOwned):
+class MediaAsset(TenantOwned, OwedStart):
     """An uploaded file; images get resized variants from the tenant's image queue."""
 
     file = models.FileField(upload_to=asset_upload_to, max_length=300)
@@ -60,7 +61,12 @@ class MediaAsset(TenantOwned):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["tenant", "status"], name="media_tenant_status")]
+        indexes = [
+            models.Index(fields=["tenant", "status"], name="media_tenant_status"),
+            models.Index(
+                fields=["next_attempt_at"], name="media_start_owed", condition=models.Q(next_attempt_at__isnull=False)
+            ),
+        ]
         verbose_name = "media asset"
         verbose_name_plural = "media assets"
 
@@ -101,7 +107,7 @@ class CampaignStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class EmailCampaign(TenantOwned):
+class EmailCampaign(TenantOwned, OwedStart):
     """One send to one or many recipients; its templates are rendered per recipient."""
 
     name = models.CharField(max_length=200)
@@ -119,6 +125,13 @@ class EmailCampaign(TenantOwned):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="campaign_start_owed",
+                condition=models.Q(next_attempt_at__isnull=False),
+            ),
+        ]
         verbose_name = "e-mail campaign"
         verbose_name_plural = "e-mail campaigns"
 

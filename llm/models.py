@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
+from mono.starts import OwedStart
 from tenants.models import TenantOwned
 
 # Costs are kept to 1e-10 USD: one short request to a small model costs about 1e-6.
@@ -216,18 +217,23 @@ class ProviderHealth(models.Model):
 
 
 class BatchStatus(models.TextChoices):
+    PENDING = "pending", "Pending"  # recorded, its workflow not started yet (the relay retries)
     RUNNING = "running", "Running"
     COMPLETED = "completed", "Completed"
     COMPLETED_WITH_ERRORS = "completed_with_errors", "Completed with errors"
+    FAILED = "failed", "Failed"  # its workflow never started (see `error`)
 
 
-class LLMBatch(TenantOwned):
+class LLMBatch(TenantOwned, OwedStart):
     """A batch of prompts run by `LLMBatchWorkflow`; its id is the workflow id."""
 
     id = models.CharField(primary_key=True, max_length=64)
-    status = models.CharField(max_length=32, choices=BatchStatus.choices, default=BatchStatus.RUNNING)
+    status = models.CharField(max_length=32, choices=BatchStatus.choices, default=BatchStatus.PENDING)
     concurrency = models.PositiveIntegerField(default=4)
     total = models.PositiveIntegerField(default=0)
+    items = models.JSONField(
+        default=list, blank=True, help_text="The prompts as asked for, kept until the batch starts."
+    )
     results = models.JSONField(null=True, blank=True, help_text="Per item: result or error, in input order.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -235,6 +241,13 @@ class LLMBatch(TenantOwned):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="llm_batch_start_owed",
+                condition=models.Q(next_attempt_at__isnull=False),
+            ),
+        ]
         verbose_name = "LLM batch"
         verbose_name_plural = "LLM batches"
 

@@ -19,16 +19,15 @@ from audit.services import audit_record
 from llm.gateway import failover, targets
 from llm.gateway.calls import Call, Result
 from llm.limits import RateLimited
-from llm.models import LLMBatch, PromptTemplate, PromptTemplateVersion, ProviderCredential
+from llm.models import BatchStatus, LLMBatch, PromptTemplate, PromptTemplateVersion, ProviderCredential
 from llm.providers.base import ChatMessage
 from llm.route_parsing import Candidate, RouteError, parse_route
 from llm.temporal.types import BatchInput
 from llm.temporal.workflows import LLMBatchWorkflow
-from mono import crypto
+from mono import crypto, starts
 from mono.errors import ServiceError, Unavailable
 from mono.kernel import templating
-from mono.temporal import queues, sync
-from mono.temporal.client import get_tenant_client
+from mono.temporal import queues
 
 
 @dataclass(frozen=True)
@@ -230,23 +229,42 @@ def credential_save(
     return credential
 
 
+BATCH_START_KIND = "LLM batches"
+
+
 def batch_start(*, tenant, items: list[dict], concurrency: int, user=None):
-    """Record a batch and start its workflow on the tenant's LLM queue after commit."""
+    """Record a `pending` batch; its workflow starts on the tenant's LLM queue after commit (`mono.starts`)."""
     for index, item in enumerate(items):
         try:
             candidates_for(PromptSpec(**item))
         except TypeError as exc:
             raise ServiceError({f"items[{index}]": str(exc)}) from exc
-    batch = LLMBatch.objects.create(
-        tenant=tenant, id=f"llm-batch-{uuid.uuid4().hex}", concurrency=concurrency, total=len(items), created_by=user
-    )
-    arg = BatchInput(tenant.pk, batch.pk, items, concurrency, user.pk if user else None)
-
-    async def start():
-        client = await get_tenant_client(tenant)
-        await client.start_workflow(
-            LLMBatchWorkflow.run, arg, id=batch.pk, task_queue=queues.LLM_PROCESSING.name(tenant.pk)
+    with transaction.atomic():
+        batch = LLMBatch.objects.create(
+            tenant=tenant,
+            id=f"llm-batch-{uuid.uuid4().hex}",
+            concurrency=concurrency,
+            total=len(items),
+            items=items,
+            created_by=user,
+            next_attempt_at=starts.owed_from(),
         )
-
-    transaction.on_commit(lambda: sync.run(start))
+        starts.start_after_commit(kind=BATCH_START_KIND, pk=batch.pk)
     return batch
+
+
+def batch_launch(batch: LLMBatch) -> None:
+    """Start the batch's workflow (id: the batch id); `mono.starts` marks it `running` once Temporal took it."""
+    starts.start_workflow(
+        tenant_id=batch.tenant_id,
+        workflow=LLMBatchWorkflow.run,
+        arg=BatchInput(batch.tenant_id, batch.pk, batch.items, batch.concurrency, batch.created_by_id),
+        id=batch.pk,
+        task_queue=queues.LLM_PROCESSING.name(batch.tenant_id),
+    )
+
+
+# A batch whose workflow never started is `failed` (its `error` says why).
+BATCH_MOVES = starts.StatusMoves(
+    owed=BatchStatus.PENDING, started=BatchStatus.RUNNING, failed=BatchStatus.FAILED, failed_at="finished_at"
+)

@@ -3,7 +3,8 @@ from django.contrib import admin, messages
 
 from mono.errors import ServiceError
 from webhooks.models import Integration, WebhookEvent
-from webhooks.services import events, integrations
+from webhooks.services import integrations
+from webhooks.services.replay import event_replay
 
 
 class IntegrationAdminForm(forms.ModelForm):
@@ -72,7 +73,7 @@ class WebhookEventAdmin(admin.ModelAdmin):
         started = []
         for event in queryset:
             try:
-                started.append(events.event_replay(event=event, actor=request.user).id)
+                started.append(event_replay(event=event, actor=request.user).id)
             except ServiceError as exc:
                 self.message_user(request, f"{event}: {exc.detail}", messages.WARNING)
         if started:

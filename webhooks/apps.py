@@ -5,7 +5,12 @@ class WebhooksConfig(AppConfig):
     name = "webhooks"
 
     def ready(self) -> None:
-        from mono import relay
-        from webhooks.services.events import event_relay_pending
+        from mono import starts
+        from webhooks.models import WebhookEvent
+        from webhooks.services import receive
 
-        relay.register("webhook events", event_relay_pending)
+        starts.register(
+            starts.StartKind(
+                receive.START_KIND, WebhookEvent, launch=receive.event_launch, give_up=receive.event_give_up
+            )
+        )

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from mono import crypto
+from mono.starts import OwedStart
 from tenants.models import Tenant, TenantOwned
 from workflows.models import WorkflowDefinition, WorkflowExecution
 
@@ -54,7 +55,7 @@ class EventStatus(models.TextChoices):
     IGNORED = "ignored", "Ignored"  # its type is not in the integration's allowed event types
 
 
-class WebhookEvent(TenantOwned):
+class WebhookEvent(TenantOwned, OwedStart):
     """One accepted request, stored before its workflow starts. `event_id` is its `webhook-id`."""
 
     # Every insert is on the ingest hot path, so no index is kept twice: the tenant's and the
@@ -72,9 +73,6 @@ class WebhookEvent(TenantOwned):
     execution = models.ForeignKey(
         WorkflowExecution, null=True, blank=True, on_delete=models.SET_NULL, related_name="webhook_events"
     )
-    error = models.TextField(blank=True)
-    attempts = models.PositiveIntegerField(default=0, help_text="Attempts to start the workflow.")
-    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When the relay tries a pending event.")
     replay_count = models.PositiveIntegerField(default=0)
 
     class Meta:

@@ -6,6 +6,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from mono.starts import OwedStart
 from tenants.models import Tenant, TenantOwned
 
 
@@ -85,7 +86,7 @@ def new_execution_id() -> str:
     return f"execution-{uuid.uuid4().hex}"
 
 
-class WorkflowExecution(TenantOwned):
+class WorkflowExecution(TenantOwned, OwedStart):
     """One run. Its id is also its Temporal workflow id, so a duplicate start is refused."""
 
     id = models.CharField(primary_key=True, max_length=64, default=new_execution_id, editable=False)
@@ -106,7 +107,14 @@ class WorkflowExecution(TenantOwned):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["tenant", "status", "-created_at"])]
+        indexes = [
+            models.Index(fields=["tenant", "status", "-created_at"]),
+            models.Index(
+                fields=["next_attempt_at"],
+                name="execution_start_owed",
+                condition=models.Q(next_attempt_at__isnull=False),
+            ),
+        ]
         verbose_name = "workflow execution"
         verbose_name_plural = "workflow executions"
 

@@ -5,7 +5,6 @@ rendered per recipient over that recipient's `context` plus `email`; a missing v
 that recipient only.
 """
 
-import logging
 import smtplib
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,23 +17,17 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from jobs.models import CampaignKind, CampaignStatus, DeliveryStatus, EmailCampaign, EmailDelivery
 from jobs.temporal.types import CampaignInput, CampaignSummary
 from jobs.temporal.workflows import EmailCampaignWorkflow
-from mono import relay
+from mono import starts
 from mono.errors import ServiceError
 from mono.kernel import templating
 from mono.metrics import record_queue_job
-from mono.temporal import queues, sync
-from mono.temporal.client import get_tenant_client
+from mono.temporal import queues
 
-logger = logging.getLogger(__name__)
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: lock_timeout ran out
-# A start that failed after commit is retried by the relay once it is this old, so the relay
-# never races the first attempt.
-RELAY_AFTER = timedelta(seconds=30)
 
 
 class PermanentDeliveryError(Exception):
@@ -99,14 +92,14 @@ def email_campaign_create(
         html_template=html,
         total_count=len(recipients),
         created_by=actor,
+        next_attempt_at=starts.owed_from(),
     )
     campaign.full_clean()
     campaign.save()
-    deliveries = EmailDelivery.objects.bulk_create(
+    EmailDelivery.objects.bulk_create(
         EmailDelivery(tenant=tenant, campaign=campaign, recipient=r.email, context=r.context) for r in recipients
     )
-    arg = CampaignInput(tenant.pk, campaign.pk, [d.pk for d in deliveries])
-    transaction.on_commit(lambda: email_campaign_start(campaign=campaign, arg=arg))
+    starts.start_after_commit(kind=START_KIND, pk=campaign.pk)
     return campaign
 
 
@@ -124,55 +117,32 @@ def email_send(*, tenant, to: str, subject: str, body: str, context: dict, html:
     )
 
 
-def email_campaign_start(*, campaign: EmailCampaign, arg: CampaignInput) -> None:
-    """Start the campaign's workflow (id `email-campaign-{id}`) on the tenant's e-mail queue.
-
-    A failed start leaves the campaign `pending`; `email_campaign_relay_pending` retries it.
-    """
-    try:
-        _launch(campaign, arg)
-    except Exception:
-        logger.exception("could not start the workflow of e-mail campaign %s", campaign.pk)
+START_KIND = "e-mail campaigns"
 
 
-def _launch(campaign: EmailCampaign, arg: CampaignInput) -> None:
-    async def start():
-        client = await get_tenant_client(campaign.tenant_id)
-        try:
-            await client.start_workflow(
-                EmailCampaignWorkflow.run,
-                arg,
-                id=campaign.workflow_id,
-                task_queue=queues.SEND_EMAIL.name(campaign.tenant_id),
-                # Once a campaign's workflow has run, its id never sends again.
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            )
-        except WorkflowAlreadyStartedError:
-            pass  # an earlier try got through
-
-    sync.run(start)
-    EmailCampaign.objects.for_tenant(campaign.tenant_id).filter(pk=campaign.pk, status=CampaignStatus.PENDING).update(
-        status=CampaignStatus.SENDING
+def email_campaign_launch(campaign: EmailCampaign) -> None:
+    """Start the campaign's workflow (id `email-campaign-{id}`) on the tenant's e-mail queue (`mono.starts` kind)."""
+    delivery_ids = list(
+        EmailDelivery.objects.for_tenant(campaign.tenant_id)
+        .filter(campaign_id=campaign.pk)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    starts.start_workflow(
+        tenant_id=campaign.tenant_id,
+        workflow=EmailCampaignWorkflow.run,
+        arg=CampaignInput(campaign.tenant_id, campaign.pk, delivery_ids),
+        id=campaign.workflow_id,
+        task_queue=queues.SEND_EMAIL.name(campaign.tenant_id),
+        # Once a campaign's workflow has run, its id never sends again.
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
     )
 
 
-def email_campaign_relay_pending(*, limit: int = 100) -> int:
-    """Start the workflows of campaigns whose start failed; how many started (`mono.relay`)."""
-    due = EmailCampaign.objects.filter(
-        status=CampaignStatus.PENDING, created_at__lt=timezone.now() - RELAY_AFTER
-    ).order_by("pk")[:limit]
-    started = 0
-    for campaign in due:
-        delivery_ids = list(campaign.deliveries.order_by("pk").values_list("pk", flat=True))
-        try:
-            _launch(campaign, CampaignInput(campaign.tenant_id, campaign.pk, delivery_ids))
-        except Exception as exc:
-            if relay.is_outage(exc):
-                break
-            logger.exception("relay: e-mail campaign %s did not start", campaign.pk)
-        else:
-            started += 1
-    return started
+# `sending` once Temporal took it; a campaign whose workflow never started is `failed` (nothing was sent).
+CAMPAIGN_MOVES = starts.StatusMoves(
+    owed=CampaignStatus.PENDING, started=CampaignStatus.SENDING, failed=CampaignStatus.FAILED, failed_at="finished_at"
+)
 
 
 def _render(delivery: EmailDelivery) -> tuple[str, str, str]:

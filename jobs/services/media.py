@@ -1,8 +1,6 @@
 """Media writes: store an upload, make its variants (from the image queue), delete it."""
 
 import hashlib
-import logging
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -10,25 +8,18 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from jobs.media import detect, images
 from jobs.models import MediaAsset, MediaKind, MediaStatus, MediaVariant, variant_path
 from jobs.temporal.types import MediaInput, MediaResult
 from jobs.temporal.workflows import MediaProcessWorkflow
-from mono import relay
+from mono import starts
 from mono.errors import ServiceError
 from mono.metrics import record_queue_job
-from mono.temporal import queues, sync
-from mono.temporal.client import get_tenant_client
-
-logger = logging.getLogger(__name__)
+from mono.temporal import queues
 
 # The seed's queue name; `queues.resolve` maps it to the tenant's own `tenant-{id}-process-image`.
 IMAGE_QUEUE = "process-image"
-# A start that failed after commit is retried by the relay once it is this old, so the relay
-# never races the first attempt.
-RELAY_AFTER = timedelta(seconds=30)
 
 
 class PayloadTooLarge(ServiceError):
@@ -100,6 +91,7 @@ def media_upload(*, tenant, upload: UploadedFile, variants: list[str] | None = N
         variant_specs=specs if is_image else [],
         uploaded_by=actor,
         processed_at=None if is_image else timezone.now(),
+        next_attempt_at=starts.owed_from() if is_image else None,
     )
     asset.file.save(upload.name or "upload", upload, save=False)
     # The file is written before the row commits: if the transaction rolls back, the file is
@@ -107,62 +99,39 @@ def media_upload(*, tenant, upload: UploadedFile, variants: list[str] | None = N
     asset.full_clean()
     asset.save()
     if is_image:
-        transaction.on_commit(lambda: media_process_start(asset=asset))
+        starts.start_after_commit(kind=START_KIND, pk=asset.pk)
     return asset
 
 
-def media_process_start(*, asset: MediaAsset) -> None:
-    """Start the asset's variant workflow (id `media-{id}`) on the tenant's image queue.
-
-    A failed start leaves the asset pending and unqueued; `media_relay_pending` retries it.
-    """
-    try:
-        _launch(asset)
-    except Exception as exc:
-        logger.exception("could not start the variant workflow of media asset %s", asset.pk)
-        MediaAsset.objects.for_tenant(asset.tenant_id).filter(pk=asset.pk).update(
-            error=f"could not be queued yet: {exc}"
-        )
+START_KIND = "images"
 
 
-def _launch(asset: MediaAsset) -> None:
-    queue = queues.resolve(IMAGE_QUEUE).name(asset.tenant_id)
-
-    async def start():
-        client = await get_tenant_client(asset.tenant_id)
-        try:
-            await client.start_workflow(
-                MediaProcessWorkflow.run,
-                MediaInput(asset.tenant_id, asset.pk),
-                id=f"media-{asset.pk}",
-                task_queue=queue,
-            )
-        except WorkflowAlreadyStartedError:
-            pass  # an earlier try got through: that run makes the variants
-
-    sync.run(start)
-    MediaAsset.objects.for_tenant(asset.tenant_id).filter(pk=asset.pk).update(queued_at=timezone.now(), error="")
+def media_launch(asset: MediaAsset) -> None:
+    """Start the asset's variant workflow (id `media-{id}`) on the tenant's image queue (`mono.starts` kind)."""
+    starts.start_workflow(
+        tenant_id=asset.tenant_id,
+        workflow=MediaProcessWorkflow.run,
+        arg=MediaInput(asset.tenant_id, asset.pk),
+        id=f"media-{asset.pk}",
+        task_queue=queues.resolve(IMAGE_QUEUE).name(asset.tenant_id),
+    )
+    MediaAsset.objects.for_tenant(asset.tenant_id).filter(pk=asset.pk).update(queued_at=timezone.now())
 
 
-def media_relay_pending(*, limit: int = 100) -> int:
-    """Start the variant workflows of images whose start failed; how many started (`mono.relay`)."""
-    due = MediaAsset.objects.filter(
-        kind=MediaKind.IMAGE,
-        status=MediaStatus.PENDING,
-        queued_at__isnull=True,
-        created_at__lt=timezone.now() - RELAY_AFTER,
-    ).order_by("pk")[:limit]
-    started = 0
-    for asset in due:
-        try:
-            _launch(asset)
-        except Exception as exc:
-            if relay.is_outage(exc):
-                break
-            logger.exception("relay: media asset %s did not start", asset.pk)
-        else:
-            started += 1
-    return started
+@transaction.atomic
+def media_process_again(*, asset: MediaAsset) -> None:
+    """Make an image's variants again: its start is owed once more and tried after commit."""
+    MediaAsset.objects.for_tenant(asset.tenant_id).filter(pk=asset.pk).update(
+        next_attempt_at=starts.owed_from(), attempts=0, error=""
+    )
+    starts.start_after_commit(kind=START_KIND, pk=asset.pk)
+
+
+# An image stays `pending` until its workflow processes it; one whose workflow never started is
+# `failed` with the reason (it keeps its original).
+MEDIA_MOVES = starts.StatusMoves(
+    owed=MediaStatus.PENDING, started=MediaStatus.PENDING, failed=MediaStatus.FAILED, failed_at="processed_at"
+)
 
 
 def media_process(*, tenant_id: int, asset_id: int) -> MediaResult:

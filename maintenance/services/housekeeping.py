@@ -10,7 +10,7 @@ from django.utils import timezone
 from maintenance.retention import RETENTION, RetentionRule
 from mono.temporal.schedules import UNCHANGED
 from tenants.models import Tenant
-from workflows.schedules import definition_schedules_sync
+from workflows.services.schedules import definition_schedules_sync
 
 logger = logging.getLogger(__name__)
 

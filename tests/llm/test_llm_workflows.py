@@ -34,7 +34,7 @@ def test_batch_runs_items_and_records_each_result_or_error(fake_llm, acme, worke
     assert started.status_code == 202
     batch_id = started.json()["id"]
     done = wait_until(
-        lambda: (b := api.get(f"/api/v1/llm/batch/{batch_id}").json())["status"] != "running" and b,
+        lambda: (b := api.get(f"/api/v1/llm/batch/{batch_id}").json())["status"] not in ("pending", "running") and b,
         timeout=30,
         what="batch",
     )

@@ -19,7 +19,6 @@ from tests.maintenance.conftest import tenant
 from tests.workflows import graphs
 from tests.workflows.graphs import LINEAR_EMAIL
 from webhooks.models import Integration, WebhookEvent
-from workflows import schedules
 from workflows.models import (
     ApprovalDecision,
     ApprovalRequest,
@@ -29,7 +28,7 @@ from workflows.models import (
     WorkflowDefinition,
     WorkflowExecution,
 )
-from workflows.services import definitions
+from workflows.services import definitions, schedules
 
 
 def history(owner, *, age_days: int, status: str = ExecutionStatus.COMPLETED) -> WorkflowExecution:

@@ -16,9 +16,8 @@ from tests.maintenance.conftest import tenant
 from tests.maintenance.test_housekeeping import history
 from tests.workflows import graphs
 from tests.workflows.conftest import wait_until
-from workflows import schedules
 from workflows.models import WorkflowExecution
-from workflows.services import definitions
+from workflows.services import definitions, schedules
 
 IDS = ["mono-housekeeping", "mono-orphaned-media-cleanup", "mono-tenant-backups"]
 

@@ -7,13 +7,14 @@ import time
 import pytest
 from django.test import Client
 
+from mono import starts
 from mono.temporal import sync
 from mono.temporal.client import get_tenant_client
 from tests.workflows import graphs
 from tests.workflows.conftest import acme, globex, workers  # noqa: F401 (fixtures)
 from webhooks import signatures
 from webhooks.models import Integration
-from webhooks.services import events, integrations
+from webhooks.services import integrations, receive
 from workflows.services import definitions
 
 WEBHOOK_GRAPH = graphs.graph(
@@ -73,12 +74,22 @@ def workflow_runs(tenant_id: int, workflow_id: str) -> int:
     return sync.run(count)
 
 
+def start_event(event_pk: int, now=None) -> str:
+    """One try at the event's start, as the relay makes it (`mono.starts`)."""
+    return starts.start_now(kind=receive.START_KIND, pk=event_pk, now=now)
+
+
+def relay_events(now=None) -> int:
+    """One relay pass over the due webhook events; how many started."""
+    return starts.relay_due(kind=receive.START_KIND, now=now)
+
+
 @pytest.fixture(autouse=True)
 def _background_starts_finish():
     """Starts run on a background thread; let them finish before the database is flushed."""
-    events.forget_verifiers()  # each test's `shop` is a new row with a new secret
+    receive.forget_verifiers()  # each test's `shop` is a new row with a new secret
     yield
-    events.start_drain()
+    starts.drain()
 
 
 @pytest.fixture

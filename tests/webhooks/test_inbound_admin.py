@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from audit.models import AuditEvent
 from tests.webhooks.conftest import make_integration, payload, post, signed_headers
 from webhooks.models import Integration
-from webhooks.services import events
+from webhooks.services import receive
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -16,7 +16,7 @@ def change_page(integration) -> str:
 
 
 def test_admin_change_is_validated_audited_and_seen_by_ingest_at_once(acme, shop, admin_client, monkeypatch):
-    monkeypatch.setattr(events, "start_soon", lambda event_pk: None)  # only the answer matters here
+    monkeypatch.setattr(receive, "start_soon", lambda event_pk: None)  # only the answer matters here
     integration, secret = shop
     body = payload()
     assert post("shop", body, signed_headers(secret, body)).status_code == 202  # ingest has it cached
@@ -51,7 +51,7 @@ def test_admin_refuses_bad_event_types_naming_the_field_and_changes_nothing(acme
 
 
 def test_admin_delete_is_audited_and_seen_by_ingest_at_once(acme, shop, admin_client, monkeypatch):
-    monkeypatch.setattr(events, "start_soon", lambda event_pk: None)  # only the answer matters here
+    monkeypatch.setattr(receive, "start_soon", lambda event_pk: None)  # only the answer matters here
     integration, secret = shop
     body = payload()
     assert post("shop", body, signed_headers(secret, body)).status_code == 202  # ingest has it cached

@@ -10,7 +10,7 @@ from tests.webhooks.conftest import make_integration, payload, post, signed_head
 from tests.workflows import graphs
 from tests.workflows.conftest import api_as, wait_until
 from webhooks.models import EventStatus, Integration, WebhookEvent
-from webhooks.services import events
+from webhooks.services.receive import event_receive
 from workflows.models import WorkflowExecution
 from workflows.services import definitions
 
@@ -158,7 +158,7 @@ def receive(integration, secret, *, order="A", type="order.created", at=None):
     body = payload(order=order, type=type)
     at = at or timezone.now()
     headers = signed_headers(secret, body, timestamp=int(at.timestamp()))
-    return events.event_receive(slug=integration.slug, headers=headers, body=body, now=at).event
+    return event_receive(slug=integration.slug, headers=headers, body=body, now=at).event
 
 
 def test_logs_list_and_filter_by_integration_status_and_date(workers, acme):

@@ -15,11 +15,19 @@ from mono import crypto
 from mono.metrics import WEBHOOK_EVENTS
 from mono.temporal.client import forget_connections
 from tenants.models import Tenant
-from tests.webhooks.conftest import make_integration, payload, post, signed_headers, workflow_runs
+from tests.webhooks.conftest import (
+    make_integration,
+    payload,
+    post,
+    relay_events,
+    signed_headers,
+    start_event,
+    workflow_runs,
+)
 from tests.webhooks.test_inbound_signatures import VECTOR_BODY, VECTOR_ID, VECTOR_NOW, VECTOR_SECRET, vector_headers
 from tests.workflows.conftest import api_as, wait_until
 from webhooks.models import EventStatus, Integration, WebhookEvent
-from webhooks.services import events, integrations
+from webhooks.services import integrations, receive
 from workflows.models import ExecutionStatus, WorkflowExecution
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,7 +44,7 @@ def finished_execution(event_pk: int, timeout: float = 30) -> WorkflowExecution:
 def test_request_signed_with_the_spec_example_is_accepted_at_its_time(acme, shop):
     integration, _ = shop
     Integration.objects.filter(pk=integration.pk).update(signing_secret_encrypted=crypto.encrypt(VECTOR_SECRET))
-    received = events.event_receive(slug="shop", headers=vector_headers(), body=VECTOR_BODY, now=VECTOR_NOW)
+    received = receive.event_receive(slug="shop", headers=vector_headers(), body=VECTOR_BODY, now=VECTOR_NOW)
     assert received.created
     assert (received.event.event_id, received.event.body) == (VECTOR_ID, {"test": 2432232314})
     # The same request at today's time is stale.
@@ -138,11 +146,11 @@ def test_old_secret_verifies_during_the_overlap_window_only(acme, shop):
     assert post("shop", body, signed_headers(new, body)).status_code == 202
     later = timezone.now() + timedelta(hours=1, seconds=1)
     headers = signed_headers(old, body, timestamp=int(later.timestamp()))
-    with pytest.raises(events.IngestRefused) as refused:
-        events.event_receive(slug="shop", headers=headers, body=body, now=later)
+    with pytest.raises(receive.IngestRefused) as refused:
+        receive.event_receive(slug="shop", headers=headers, body=body, now=later)
     assert refused.value.status == 401
     headers = signed_headers(new, body, timestamp=int(later.timestamp()))
-    assert events.event_receive(slug="shop", headers=headers, body=body, now=later).created
+    assert receive.event_receive(slug="shop", headers=headers, body=body, now=later).created
     # Rotating without overlap retires the old secret at once.
     integration, newest = integrations.integration_rotate_secret(integration=integration, overlap=timedelta(0))
     assert post("shop", body, signed_headers(new, body)).status_code == 401
@@ -167,7 +175,7 @@ def test_events_accepted_while_temporal_is_down_start_once_it_returns(workers, a
             lambda: all(e.attempts >= 1 and e.error for e in WebhookEvent.objects.filter(pk__in=ids)),
             what="the first start attempts to fail",
         )
-        assert events.event_relay_pending(now=timezone.now() + timedelta(hours=1)) == 0
+        assert relay_events(now=timezone.now() + timedelta(hours=1)) == 0
         waiting = WebhookEvent.objects.filter(pk__in=ids)
         assert {e.status for e in waiting} == {EventStatus.PENDING}
         assert "Could not start the workflow" in waiting[0].error
@@ -177,8 +185,8 @@ def test_events_accepted_while_temporal_is_down_start_once_it_returns(workers, a
         settings.TEMPORAL_ADDRESS = address
         forget_connections()
     # The relay's clock is pushed past every backoff the failed attempts set.
-    assert events.event_relay_pending(now=timezone.now() + timedelta(hours=2)) == 3
-    assert events.event_relay_pending(now=timezone.now() + timedelta(hours=3)) == 0
+    assert relay_events(now=timezone.now() + timedelta(hours=2)) == 3
+    assert relay_events(now=timezone.now() + timedelta(hours=3)) == 0
     for event_pk in ids:
         assert finished_execution(event_pk).status == ExecutionStatus.COMPLETED
     assert WorkflowExecution.objects.count() == 3
@@ -193,8 +201,8 @@ def test_starting_an_event_again_after_it_started_creates_nothing_new(workers, a
     event_pk = post("shop", body, signed_headers(secret, body)).json()["id"]
     execution = finished_execution(event_pk)
     # A relay that lost the race, or a start retried after the answer was lost.
-    WebhookEvent.objects.filter(pk=event_pk).update(status=EventStatus.PENDING)
-    assert events.event_start(event_pk=event_pk) == EventStatus.STARTED
+    WebhookEvent.objects.filter(pk=event_pk).update(status=EventStatus.PENDING, next_attempt_at=timezone.now())
+    assert start_event(event_pk) == EventStatus.STARTED
     assert list(WorkflowExecution.objects.values_list("id", flat=True)) == [execution.id]
     assert workflow_runs(acme.pk, execution.id) == 1
 
@@ -291,7 +299,7 @@ def test_large_body_under_the_limit_is_accepted_whatever_djangos_upload_limit(ac
     _, secret = shop
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10
     body = json.dumps({"type": "x", "blob": "a" * (1024 * 1024 - 100)}).encode()
-    assert len(body) <= events.MAX_BODY_BYTES
+    assert len(body) <= receive.MAX_BODY_BYTES
     response = post("shop", body, signed_headers(secret, body))
     assert response.status_code == 202
     assert len(WebhookEvent.objects.get().body["blob"]) == 1024 * 1024 - 100
@@ -302,13 +310,13 @@ def test_relay_command_starts_what_the_starter_left_pending(workers, acme, shop)
 
     _, secret = shop
     body = payload(order="CMD-1")
-    events.start_soon, real = (lambda event_pk: None), events.start_soon  # a web process that died
+    receive.start_soon, real = (lambda event_pk: None), receive.start_soon  # a web process that died
     try:
         event_pk = post("shop", body, signed_headers(secret, body)).json()["id"]
     finally:
-        events.start_soon = real
+        receive.start_soon = real
     # Not due yet: the relay leaves a fresh event to the web process's starter for a while.
-    assert events.event_relay_pending() == 0
+    assert relay_events() == 0
     WebhookEvent.objects.filter(pk=event_pk).update(next_attempt_at=timezone.now())
     out = io.StringIO()
     call_command("relay_starts", stdout=out)

@@ -7,12 +7,21 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
+from mono import starts
 from mono.metrics import WEBHOOK_EVENTS
 from mono.temporal.client import forget_connections
-from tests.webhooks.conftest import payload, post, signed_headers, webhook_workflow, workflow_runs
+from tests.webhooks.conftest import (
+    payload,
+    post,
+    relay_events,
+    signed_headers,
+    start_event,
+    webhook_workflow,
+    workflow_runs,
+)
 from tests.workflows.conftest import api_as, wait_until
 from webhooks.models import EventStatus, Integration, WebhookEvent
-from webhooks.services import events, integrations
+from webhooks.services import integrations, receive, replay
 from workflows.models import ExecutionStatus, WorkflowExecution, WorkflowVersion
 from workflows.services import executions
 
@@ -30,7 +39,7 @@ def finished_execution(event_pk: int, timeout: float = 30) -> WorkflowExecution:
 @pytest.fixture
 def no_background_start(monkeypatch):
     """A web process whose starter never ran: the test starts events itself."""
-    monkeypatch.setattr(events, "start_soon", lambda event_pk: None)
+    monkeypatch.setattr(receive, "start_soon", lambda event_pk: None)
 
 
 @pytest.fixture
@@ -93,7 +102,7 @@ def test_run_id_taken_in_another_tenant_fails_the_event(acme, globex, shop):
     )
     assert "is taken" in event.error and event.execution_id is None
     assert list(WorkflowExecution.objects.values_list("tenant__slug", flat=True)) == ["globex"]
-    assert events.event_relay_pending(now=timezone.now() + timedelta(days=1)) == 0
+    assert relay_events(now=timezone.now() + timedelta(days=1)) == 0
 
 
 def test_unexpected_error_recording_the_run_is_counted_and_backed_off(acme, shop, no_background_start):
@@ -103,13 +112,13 @@ def test_unexpected_error_recording_the_run_is_counted_and_backed_off(acme, shop
     WorkflowVersion.objects.filter(definition=integration.workflow).delete()
     now = timezone.now()
     with pytest.raises(Exception):  # noqa: B017 (whatever the database raised)
-        events.event_start(event_pk=event_pk, now=now)
+        start_event(event_pk, now=now)
     event = WebhookEvent.objects.get(pk=event_pk)
     assert (event.status, event.attempts, event.execution_id) == (EventStatus.PENDING, 1, None)
     assert event.next_attempt_at == now + timedelta(seconds=5)
     assert event.error.startswith("Could not record the run")
     # The relay waits for the backoff instead of retrying on every pass.
-    assert events.event_relay_pending(now=now + timedelta(seconds=4)) == 0
+    assert relay_events(now=now + timedelta(seconds=4)) == 0
     assert WebhookEvent.objects.get(pk=event_pk).attempts == 1
     assert not WorkflowExecution.objects.exists()
 
@@ -117,13 +126,13 @@ def test_unexpected_error_recording_the_run_is_counted_and_backed_off(acme, shop
 def test_event_that_never_starts_fails_after_the_last_attempt_with_its_error(
     acme, shop, no_background_start, temporal_down, monkeypatch
 ):
-    monkeypatch.setattr(events, "MAX_START_ATTEMPTS", 3)
+    monkeypatch.setattr(starts, "MAX_ATTEMPTS", 3)
     _, secret = shop
     event_pk = _receive(secret, "msg_never")
     now = timezone.now()
     for attempt in range(1, 4):
         with pytest.raises(Exception):  # noqa: B017 (Temporal unreachable)
-            events.event_start(event_pk=event_pk, now=now)
+            start_event(event_pk, now=now)
         event = WebhookEvent.objects.select_related("execution").get(pk=event_pk)
         assert event.attempts == attempt
         if attempt < 3:
@@ -135,7 +144,7 @@ def test_event_that_never_starts_fails_after_the_last_attempt_with_its_error(
     assert event.error.startswith("Gave up after 3 attempts. Last error: Could not start the workflow")
     assert event.execution.status == ExecutionStatus.FAILED
     assert event.execution.error == event.error
-    assert events.event_relay_pending(now=now + timedelta(days=1)) == 0
+    assert relay_events(now=now + timedelta(days=1)) == 0
     assert WebhookEvent.objects.get(pk=event_pk).attempts == 3
 
 
@@ -143,16 +152,16 @@ def test_event_whose_last_try_died_unrecorded_fails_instead_of_trying_again(acme
     _, secret = shop
     event_pk = _receive(secret, "msg_spent")
     WebhookEvent.objects.filter(pk=event_pk).update(
-        attempts=events.MAX_START_ATTEMPTS,
+        attempts=starts.MAX_ATTEMPTS,
         error="Could not start the workflow: timeout",
         next_attempt_at=timezone.now(),
     )
-    assert events.event_relay_pending() == 0
+    assert relay_events() == 0
     event = WebhookEvent.objects.get(pk=event_pk)
-    assert event.status == EventStatus.FAILED and event.attempts == events.MAX_START_ATTEMPTS
+    assert event.status == EventStatus.FAILED and event.attempts == starts.MAX_ATTEMPTS
     assert (
         event.error
-        == f"Gave up after {events.MAX_START_ATTEMPTS} attempts. Last error: Could not start the workflow: timeout"
+        == f"Gave up after {starts.MAX_ATTEMPTS} attempts. Last error: Could not start the workflow: timeout"
     )
     assert not WorkflowExecution.objects.exists()
 
@@ -165,7 +174,7 @@ def test_event_locked_by_another_starter_is_left_to_it_by_the_relay(workers, acm
 
     def relay():
         try:
-            answers.append(events.event_relay_pending())
+            answers.append(relay_events())
         finally:
             connection.close()
 
@@ -176,7 +185,7 @@ def test_event_locked_by_another_starter_is_left_to_it_by_the_relay(workers, acm
         thread.join(30)
     assert answers == [0]
     assert WebhookEvent.objects.get(pk=event_pk).attempts == 0
-    assert events.event_relay_pending() == 1
+    assert relay_events() == 1
     assert finished_execution(event_pk).status == ExecutionStatus.COMPLETED
 
 
@@ -187,14 +196,14 @@ def test_event_locked_by_another_starter_is_left_to_it_by_the_relay(workers, acm
 @pytest.mark.parametrize("event_id", ["a" * 40, "msg_" + "b" * 36, "x/y" * 40, "e" * 255])
 def test_workflow_id_leaves_room_for_any_replay(integration_id, event_id):
     event = WebhookEvent(integration_id=integration_id, event_id=event_id)
-    workflow_id = events.workflow_id_for(event)
+    workflow_id = receive.workflow_id_for(event)
     assert workflow_id.startswith(f"webhook-{integration_id}-")
     assert len(f"{workflow_id}-replay-2147483647") <= 64
-    assert workflow_id == events.workflow_id_for(WebhookEvent(integration_id=integration_id, event_id=event_id))
+    assert workflow_id == receive.workflow_id_for(WebhookEvent(integration_id=integration_id, event_id=event_id))
 
 
 def test_short_plain_webhook_id_stays_readable_in_the_workflow_id():
-    assert events.workflow_id_for(WebhookEvent(integration_id=7, event_id="msg_2Kc9")) == "webhook-7-msg_2Kc9"
+    assert receive.workflow_id_for(WebhookEvent(integration_id=7, event_id="msg_2Kc9")) == "webhook-7-msg_2Kc9"
 
 
 def test_replay_of_an_event_with_a_40_character_id_fits_the_execution_id(workers, acme, shop):
@@ -217,8 +226,8 @@ def test_replaying_an_event_removed_meanwhile_is_404(acme, shop):
     event = WebhookEvent.objects.get(pk=_receive(secret, "msg_gone"))
     WebhookEvent.objects.filter(pk=event.pk).update(status=EventStatus.STARTED)
     WebhookEvent.objects.filter(pk=event.pk).delete()
-    with pytest.raises(events.EventGone) as gone:
-        events.event_replay(event=event)
+    with pytest.raises(replay.EventGone) as gone:
+        replay.event_replay(event=event)
     assert gone.value.status_code == 404
 
 

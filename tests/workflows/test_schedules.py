@@ -11,10 +11,9 @@ from mono.temporal import sync
 from mono.temporal.client import get_tenant_client
 from tests.workflows import graphs
 from tests.workflows.conftest import api_as, wait_result, wait_until
-from workflows import schedules
 from workflows.graph.validation import validate_definition
 from workflows.models import ExecutionStatus, WorkflowExecution
-from workflows.services import definitions, executions
+from workflows.services import definitions, executions, schedules
 
 
 def scheduled(cron: str | None = "0 9 * * 1-5", **data) -> dict:
@@ -151,14 +150,19 @@ def test_a_fire_records_an_execution_that_runs_the_newest_version(workers, acme)
     assert WorkflowExecution.objects.for_tenant(acme).filter(definition=definition).count() == 1
 
 
-def test_the_same_fire_started_twice_records_one_execution(acme):
-    definition = definitions.definition_create(tenant=acme, name="Nightly", graph=scheduled())
-    fire = {
-        "tenant_id": acme.pk,
+def fire_of(definition, scheduled_at: str = "2026-12-01T09:00:00+00:00") -> dict:
+    """The arguments the schedule-fire activity passes for one fire of the definition."""
+    return {
+        "tenant_id": definition.tenant_id,
         "definition_id": definition.pk,
         "schedule_id": schedules.schedule_id(definition.pk),
-        "scheduled_at": "2026-12-01T09:00:00+00:00",
+        "scheduled_at": scheduled_at,
     }
+
+
+def test_the_same_fire_started_twice_records_one_execution(acme):
+    definition = definitions.definition_create(tenant=acme, name="Nightly", graph=scheduled())
+    fire = fire_of(definition)
 
     first, created = schedules.scheduled_execution_start(**fire)
     again, created_again = schedules.scheduled_execution_start(**fire)
@@ -280,3 +284,22 @@ def test_another_tenants_schedule_is_404_like_a_missing_one(acme, globex):
         missing.status_code == 404 and missing.json() == gina.get(f"/api/v1/workflows/{definition_id}/schedule").json()
     )
     assert not describe(acme, definition_id).schedule.state.paused
+
+
+def test_a_retried_fire_launches_the_run_an_earlier_try_recorded_but_could_not_start(acme, settings):
+    from tests.support.outage import temporal_unreachable
+    from tests.webhooks.conftest import workflow_runs
+
+    with temporal_unreachable(settings):
+        definition = definitions.definition_create(tenant=acme, name="Nightly", graph=scheduled())
+        fire = fire_of(definition)
+        recorded, created = schedules.scheduled_execution_start(**fire)
+    recorded.refresh_from_db()
+    assert created and recorded.status == ExecutionStatus.PENDING and recorded.next_attempt_at is not None
+
+    again, created_again = schedules.scheduled_execution_start(**fire)  # the activity, retried by Temporal
+
+    assert (again.pk, created_again) == (recorded.pk, False)
+    recorded.refresh_from_db()
+    assert (recorded.next_attempt_at, recorded.error, recorded.attempts) == (None, "", 2)
+    assert workflow_runs(acme.pk, recorded.pk) == 1

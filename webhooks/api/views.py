@@ -25,7 +25,8 @@ from webhooks.api.serializers import (
     WebhookEventSerializer,
 )
 from webhooks.models import Integration, WebhookEvent
-from webhooks.services import events, integrations
+from webhooks.services import integrations, receive
+from webhooks.services.replay import event_replay
 from workflows.api.serializers import ExecutionSerializer
 
 
@@ -40,8 +41,8 @@ def ingest(request, slug: str):
         return JsonResponse({"detail": "Only POST is allowed."}, status=405, headers={"Allow": "POST"})
     try:
         body = _read_body(request)
-        received = events.event_receive(slug=slug, headers=dict(request.headers), body=body)
-    except events.IngestRefused as refusal:
+        received = receive.event_receive(slug=slug, headers=dict(request.headers), body=body)
+    except receive.IngestRefused as refusal:
         record_webhook_event(tenant_id=refusal.tenant_id, status="refused")
         return JsonResponse({"detail": refusal.message}, status=refusal.status)
     event = received.event
@@ -51,13 +52,13 @@ def ingest(request, slug: str):
 def _read_body(request) -> bytes:
     # Read from the stream rather than `request.body`: that refuses anything over Django's
     # DATA_UPLOAD_MAX_MEMORY_SIZE with its own error, and a chunked body has no length to check.
-    limit = events.MAX_BODY_BYTES
+    limit = receive.MAX_BODY_BYTES
     length = request.META.get("CONTENT_LENGTH") or ""
     if length.isdigit() and int(length) > limit:
-        raise events.IngestRefused(413, f"The body is larger than {limit} bytes.")
+        raise receive.IngestRefused(413, f"The body is larger than {limit} bytes.")
     body = request.read(limit + 1)
     if len(body) > limit:
-        raise events.IngestRefused(413, f"The body is larger than {limit} bytes.")
+        raise receive.IngestRefused(413, f"The body is larger than {limit} bytes.")
     return body
 
 
@@ -138,6 +139,6 @@ class WebhookEventViewSet(viewsets.ReadOnlyModelViewSet):
     def replay(self, request, pk=None):
         """Run the event's payload again as a new execution (`…-replay-N`)."""
         event = get_object_or_404(selectors.event_list(tenant=request.tenant), pk=pk)
-        execution = events.event_replay(event=event, actor=request.user)
+        execution = event_replay(event=event, actor=request.user)
         execution.refresh_from_db()
         return Response(ExecutionSerializer(execution).data, status=status.HTTP_202_ACCEPTED)

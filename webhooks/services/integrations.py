@@ -18,7 +18,7 @@ from mono import crypto
 from mono.errors import ServiceError
 from tenants.models import new_signing_secret
 from webhooks.models import Integration
-from webhooks.services.events import forget_verifiers
+from webhooks.services.receive import forget_verifiers
 from workflows.models import DefinitionStatus, WorkflowDefinition
 
 DEFAULT_OVERLAP = timedelta(hours=24)

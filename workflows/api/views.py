@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from mono.api import schema_generation, validated
 from tenants.permissions import Permission
-from workflows import library, schedules, selectors
+from workflows import library, selectors
 from workflows.api.serializers import (
     ApprovalSerializer,
     DecideSerializer,
@@ -26,7 +26,7 @@ from workflows.api.serializers import (
 )
 from workflows.graph.compiler import diff_definitions
 from workflows.models import ApprovalRequest, WorkflowDefinition, WorkflowExecution
-from workflows.services import approvals, definitions, executions
+from workflows.services import approvals, definitions, executions, schedules
 
 STATUS_FILTER = OpenApiParameter("status", str, description="only this status")
 

@@ -7,10 +7,10 @@ from django.utils.text import slugify
 from audit.models import AuditAction
 from audit.services import audit_record
 from mono.errors import ServiceError
-from workflows import schedules
 from workflows.graph.compiler import GraphInvalid, compile_definition
 from workflows.graph.validation import GraphLimits, limit_errors, validate_definition
 from workflows.models import DefinitionStatus, WorkflowDefinition, WorkflowVersion
+from workflows.services import schedules
 
 
 class DefinitionInvalid(ServiceError):

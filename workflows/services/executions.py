@@ -1,15 +1,14 @@
 """Starting, cancelling and recording workflow executions."""
 
-import logging
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from audit.models import AuditAction
 from audit.services import audit_record
+from mono import starts
 from mono.errors import Conflict, ServiceError
 from mono.events import DomainEvent, emit
 from mono.temporal import queues, search_attributes, sync
@@ -27,7 +26,7 @@ from workflows.services.limits import execution_start_check
 from workflows.temporal.types import InterpreterInput
 from workflows.temporal.workflows import InterpreterWorkflow
 
-logger = logging.getLogger(__name__)
+START_KIND = "runs"
 
 
 @transaction.atomic
@@ -42,11 +41,12 @@ def execution_start(
 ) -> WorkflowExecution:
     """Record a pending run of the definition's newest version; its workflow starts after commit.
 
-    If Temporal refuses the start, the run is marked failed with the reason instead of staying
-    pending forever. `execution_id` (also the Temporal workflow id) may come from a business key,
-    such as an inbound webhook event, so that a duplicate start is refused by Temporal. With
-    `start=False` nothing starts after commit: the caller starts the run with `execution_launch`
-    and keeps it pending to retry when Temporal is unreachable.
+    The row records that its start is owed; the start goes through `mono.starts` (kind
+    `START_KIND`): tried after commit, retried by the relay while Temporal is away, and given up
+    (the run `failed` with the reason) after the last attempt. `execution_id` (also the Temporal
+    workflow id) may come from a business key, such as an inbound webhook event or a schedule
+    fire, so that a duplicate start is refused by Temporal. With `start=False` nothing is owed:
+    the caller owns the start and calls `execution_launch` itself.
     """
     execution_start_check(tenant=tenant)  # per-tenant concurrent runs: 429 beyond the limit
     if definition.status == DefinitionStatus.ARCHIVED:
@@ -56,7 +56,13 @@ def execution_start(
     version = definition.latest_version
     named = {"id": execution_id} if execution_id else {}
     execution = WorkflowExecution.objects.create(
-        tenant=tenant, definition=definition, version=version, input=input, started_by=actor, **named
+        tenant=tenant,
+        definition=definition,
+        version=version,
+        input=input,
+        started_by=actor,
+        next_attempt_at=starts.owed_from() if start else None,
+        **named,
     )
     audit_record(
         tenant=tenant,
@@ -66,21 +72,18 @@ def execution_start(
         data={"workflow": definition.slug, "version": version.number},
     )
     if start:
-        transaction.on_commit(lambda: _start_workflow(execution))
+        starts.start_after_commit(kind=START_KIND, pk=execution.pk)
     return execution
 
 
-def _start_workflow(execution: WorkflowExecution) -> None:
-    try:
-        execution_launch(execution=execution)
-    except Exception as exc:
-        logger.exception("could not start %s", execution.id)
-        execution_finish(
-            tenant_id=execution.tenant_id,
-            execution_id=execution.id,
-            status=ExecutionStatus.FAILED,
-            error=f"Could not start the workflow: {exc}",
-        )
+def execution_give_up(execution: WorkflowExecution) -> None:
+    """A run whose start was given up (`mono.starts`) fails with the reason in its `error`."""
+    execution_finish(
+        tenant_id=execution.tenant_id,
+        execution_id=execution.pk,
+        status=ExecutionStatus.FAILED,
+        error=execution.error,
+    )
 
 
 def execution_launch(*, execution: WorkflowExecution) -> None:
@@ -96,24 +99,16 @@ def execution_launch(*, execution: WorkflowExecution) -> None:
             SearchAttributePair(search_attributes.WORKFLOW_VERSION, execution.version.number),
         ]
     )
-    arg = InterpreterInput(execution.tenant_id, execution.id, execution.version.plan, execution.input)
-
-    async def start():
-        client = await get_tenant_client(execution.tenant_id)
-        try:
-            return await client.start_workflow(
-                InterpreterWorkflow.run,
-                arg,
-                id=execution.id,
-                task_queue=queues.WORKFLOWS.name(execution.tenant_id),
-                search_attributes=attributes,
-                # Even once the first run has closed, its id is never started again.
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            )
-        except WorkflowAlreadyStartedError:
-            return None
-
-    handle = sync.run(start)
+    handle = starts.start_workflow(
+        tenant_id=execution.tenant_id,
+        workflow=InterpreterWorkflow.run,
+        arg=InterpreterInput(execution.tenant_id, execution.id, execution.version.plan, execution.input),
+        id=execution.id,
+        task_queue=queues.WORKFLOWS.name(execution.tenant_id),
+        search_attributes=attributes,
+        # Even once the first run has closed, its id is never started again.
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+    )
     if handle is not None:
         run_id = handle.first_execution_run_id or ""
         WorkflowExecution.objects.for_tenant(execution.tenant_id).filter(pk=execution.pk, run_id="").update(

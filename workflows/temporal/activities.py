@@ -4,8 +4,7 @@ dataclass carrying `tenant_id`, calls one service, and returns a small dataclass
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from workflows import schedules
-from workflows.services import approvals, executions, steps
+from workflows.services import approvals, executions, schedules, steps
 from workflows.temporal.types import (
     ApprovalClose,
     ApprovalOpen,

@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from maintenance.services import backups
 from mono.errors import ServiceError
 from tenants.models import Tenant
-from workflows.schedules import definition_schedules_sync
+from workflows.services.schedules import definition_schedules_sync
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from maintenance.services.schedules import platform_schedules_sync
-from workflows.schedules import definition_schedules_sync
+from workflows.services.schedules import definition_schedules_sync
 
 
 class Command(BaseCommand):

@@ -4,13 +4,13 @@ import threading
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from mono.relay import relay_all
+from mono.starts import relay_all
 
 
 class Command(BaseCommand):
     help = (
         "Start the workflows of rows still pending because Temporal was unreachable, or a process "
-        "stopped before starting them (webhook events, images, e-mail campaigns). With --loop, "
+        "stopped before starting them (runs, webhook events, images, e-mail campaigns, LLM batches). With --loop, "
         "keep doing it every --interval seconds."
     )
 

@@ -9,8 +9,9 @@ when the trigger goes away or the definition is archived. The definition service
 Each fire starts `ScheduledWorkflowRun` (tenant namespace), whose activity calls
 `scheduled_execution_start`: the run is recorded by `execution_start` like any other, under the
 execution id `{schedule_id}-{scheduled_at:%Y%m%dT%H%M%SZ}` (`scheduled_execution_id`). That id is
-the fire's business key: a retried activity or a repeated fire finds the run already recorded,
-and nothing a user puts in a manual run's input can pass for it.
+the fire's business key: a retried activity or a repeated fire finds the run already recorded
+(and tries its start again if that is still owed), and nothing a user puts in a manual run's
+input can pass for it.
 """
 
 import logging
@@ -23,6 +24,7 @@ from django.db.models.functions import Cast
 from temporalio.client import ScheduleOverlapPolicy
 from temporalio.service import RPCError
 
+from mono import starts
 from mono.errors import ServiceError, Unavailable
 from mono.temporal import queues, sync
 from mono.temporal.client import TemporalUnavailable, get_tenant_client
@@ -188,26 +190,24 @@ def schedule_describe(*, definition: WorkflowDefinition, upcoming: int = 5) -> d
 
 
 def schedule_pause(*, definition: WorkflowDefinition, actor=None) -> dict:
-    note = f"Paused by {getattr(actor, 'username', None) or 'system'}"
-
-    async def pause(handle):
-        await handle.pause(note=note)
-
-    if definition_trigger(definition) is None:
-        raise NoSchedule("This workflow has no schedule.")
-    _handle_call(definition, pause)
-    return schedule_describe(definition=definition)
+    """Pause the definition's schedule (noted with who did it); its state afterwards."""
+    return _steer(definition, paused=True, actor=actor)
 
 
 def schedule_resume(*, definition: WorkflowDefinition, actor=None) -> dict:
-    note = f"Resumed by {getattr(actor, 'username', None) or 'system'}"
+    """Resume the definition's schedule (noted with who did it); its state afterwards."""
+    return _steer(definition, paused=False, actor=actor)
 
-    async def resume(handle):
-        await handle.unpause(note=note)
+
+def _steer(definition: WorkflowDefinition, *, paused: bool, actor) -> dict:
+    note = f"{'Paused' if paused else 'Resumed'} by {getattr(actor, 'username', None) or 'system'}"
+
+    async def steer(handle):
+        await (handle.pause(note=note) if paused else handle.unpause(note=note))
 
     if definition_trigger(definition) is None:
         raise NoSchedule("This workflow has no schedule.")
-    _handle_call(definition, resume)
+    _handle_call(definition, steer)
     return schedule_describe(definition=definition)
 
 
@@ -240,6 +240,8 @@ def scheduled_execution_start(
     execution_id = scheduled_execution_id(schedule_id, scheduled_at)
     existing = WorkflowExecution.objects.for_tenant(tenant_id).filter(pk=execution_id).first()
     if existing is not None:
+        if existing.next_attempt_at is not None:  # recorded by an earlier try whose start did not get through
+            starts.start_after_commit(kind=executions.START_KIND, pk=existing.pk)
         return existing, False
     execution = executions.execution_start(
         tenant=definition.tenant,

@@ -1,48 +1,34 @@
-"""Inbound webhook events: receiving, starting their workflows, the relay, and replays.
+"""Inbound webhook events: receiving them, and how their workflows start.
 
 An accepted request is stored first (`event_receive`) and answered; its workflow starts after
-commit on a small background starter, so the sender never waits for Temporal. Starting is
-durable: an event whose start fails stays `pending` with its error and attempt count, and
-`event_relay_pending` (run by `manage.py relay_starts --loop` beside the web and worker
-processes) retries it with backoff, up to `MAX_START_ATTEMPTS` tries, after which it is
-`failed` with the last error. The run's id, which is also its Temporal workflow id, comes
+commit through `mono.starts` (kind `webhook events`, on its background pool), so the sender never
+waits for Temporal. Starting is durable: an event whose start fails stays `pending` with its error
+and attempt count, the relay retries it with backoff, and after `mono.starts.MAX_ATTEMPTS` tries it
+is `failed` with the last error. The run's id, which is also its Temporal workflow id, comes
 from the event (`webhook-{integration}-{event}`) and the execution row is created once under the
 event's row lock, so retries and concurrent starters never create a second run or workflow.
 """
 
 import hashlib
 import json
-import logging
 import re
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.db import DataError, IntegrityError, close_old_connections, connection, connections, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
-from audit.models import AuditAction
-from audit.services import audit_record
-from mono import crypto, relay
-from mono.errors import Conflict, ServiceError
+from mono import crypto, starts
+from mono.errors import ServiceError
 from mono.metrics import record_webhook_event
 from webhooks import signatures
 from webhooks.models import EventStatus, Integration, WebhookEvent
 from workflows.models import ExecutionStatus, WorkflowExecution
 from workflows.services import executions
 
-logger = logging.getLogger(__name__)
-
 MAX_BODY_BYTES = 1024 * 1024
-# The background starter normally starts an event within milliseconds; the relay leaves it
-# this long before trying too, so the two rarely race (if they do, the event lock decides).
-FIRST_RELAY_DELAY = timedelta(seconds=30)
-MAX_BACKOFF = timedelta(minutes=10)
-# Tries to start an event before it becomes `failed` (about 2.5 hours of backoff in all).
-MAX_START_ATTEMPTS = 20
 # Headers never stored with an event: the signature and anything that could be a credential.
 DROPPED_HEADERS = {"webhook-signature", "authorization", "proxy-authorization", "cookie"}
 DROPPED_HEADER_PARTS = ("secret", "token", "key", "password")
@@ -100,7 +86,7 @@ def event_receive(*, slug: str, headers: dict[str, str], body: bytes, now: datet
         body=payload,
         received_at=now,
         status=status,
-        next_attempt_at=now + FIRST_RELAY_DELAY if status == EventStatus.PENDING else None,
+        next_attempt_at=starts.owed_from(now) if status == EventStatus.PENDING else None,
     )
     try:
         if transaction.get_connection().in_atomic_block:
@@ -117,7 +103,7 @@ def event_receive(*, slug: str, headers: dict[str, str], body: bytes, now: datet
         record_webhook_event(tenant_id=integration.tenant_id, status="duplicate")
         return Received(first, created=False)
     if status == EventStatus.PENDING:
-        transaction.on_commit(lambda: start_soon(event.pk))  # at once in autocommit
+        start_soon(event.pk)  # after commit; at once in autocommit
     record_webhook_event(tenant_id=integration.tenant_id, status="received" if status == "pending" else status)
     return Received(event, created=True)
 
@@ -244,50 +230,20 @@ def workflow_id_for(event: WebhookEvent) -> str:
     return prefix + hashlib.sha256(event.event_id.encode()).hexdigest()[: min(_HASH_CHARS, room)]
 
 
-_starter: ThreadPoolExecutor | None = None
-_starter_lock = threading.Lock()
+START_KIND = "webhook events"
 
 
 def start_soon(event_pk: int) -> None:
-    """Start the event's workflow on a background thread; the relay covers a lost or failed try."""
-    global _starter
-    with _starter_lock:
-        if _starter is None:
-            _starter = ThreadPoolExecutor(max_workers=2, thread_name_prefix="webhook-start")
-        _starter.submit(_start_in_thread, event_pk)
+    """After commit, try the event's start on the shared background pool; the relay covers a lost try."""
+    starts.start_after_commit(kind=START_KIND, pk=event_pk, background=True)
 
 
-def start_drain() -> None:
-    """Wait for the starts already handed to the background starter (shutdown, tests)."""
-    global _starter
-    with _starter_lock:
-        starter, _starter = _starter, None
-    if starter is not None:
-        starter.shutdown(wait=True)
+def event_launch(event: WebhookEvent) -> None:
+    """Give a pending event its run (once, under the event's lock) and start it (`mono.starts` kind).
 
-
-def _start_in_thread(event_pk: int) -> None:
-    close_old_connections()
-    try:
-        event_start(event_pk=event_pk)
-    except Exception:  # event_start logged why; the event stays pending for the relay
-        logger.debug("webhook event %s left for the relay", event_pk, exc_info=True)
-    finally:
-        connections.close_all()
-
-
-def event_start(*, event_pk: int, now: datetime | None = None) -> str:
-    """Start a pending event's workflow once; returns the event's status afterwards.
-
-    Returns "" when the event is not pending or another starter holds it right now. Each try is
-    first counted, and the next one's backoff set, in a short transaction of its own, so a try
-    that fails in any way (Temporal unreachable, a database error) is still counted and the relay
-    waits before trying again. After `MAX_START_ATTEMPTS` tries the event becomes `failed` with
-    the last error, and so does its execution if that never started.
-
-    The execution row is created under the event's row lock and committed before Temporal is
-    asked (its activities read it); the start is then retried as often as needed with the same
-    workflow id, which Temporal refuses to start twice.
+    The execution row is committed before Temporal is asked (its activities read it); the start
+    is then retried as often as needed with the same workflow id, which Temporal refuses to
+    start twice.
 
     A run with the event's id may exist already: housekeeping removed the first event by
     `received_at` while its run was kept, and the sender sent the same `webhook-id` again. That
@@ -295,74 +251,37 @@ def event_start(*, event_pk: int, now: datetime | None = None) -> str:
     (counted as `duplicate` in the metrics), and the run is only started if it never was. A run
     of that id in another tenant cannot be this event's: the event fails.
     """
-    now = now or timezone.now()
-    attempts = _count_attempt(event_pk, now)
-    if attempts is None:
-        return ""  # started, failed, or being started by someone else right now
-    if attempts == 0:
-        return EventStatus.FAILED  # it had used all its attempts: given up
     duplicate = False
     try:
         with transaction.atomic():
             event = (
-                WebhookEvent.objects.select_for_update(skip_locked=True, of=("self",))
+                WebhookEvent.objects.for_tenant(event.tenant_id)
+                .select_for_update(of=("self",))
                 .select_related("integration__workflow", "tenant", "execution")
-                .filter(pk=event_pk, status=EventStatus.PENDING)
+                .filter(pk=event.pk, status=EventStatus.PENDING)
                 .first()
             )
-            if event is None:
-                return ""
+            if event is None:  # removed or settled meanwhile: nothing left to start
+                return
             if event.execution_id is None:
-                outcome = _attach_execution(event)
-                if outcome == EventStatus.FAILED:
-                    return outcome
-                duplicate = outcome == "duplicate"
-    except Exception as exc:
-        logger.warning("could not record the run of webhook event %s (attempt %s): %s", event_pk, attempts, exc)
-        _attempt_failed(event_pk, f"Could not record the run: {exc}")
+                duplicate = _attach_execution(event) == "duplicate"
+    except starts.StartRefused:
         raise
+    except Exception as exc:
+        raise starts.StartFailed(f"Could not record the run: {exc}") from exc
     if event.execution.status == ExecutionStatus.PENDING:  # otherwise its workflow started already
-        try:
-            executions.execution_launch(execution=event.execution)
-        except Exception as exc:
-            logger.warning("could not start webhook event %s (attempt %s): %s", event.pk, attempts, exc)
-            _attempt_failed(event.pk, f"Could not start the workflow: {exc}")
-            raise
+        executions.execution_launch(execution=event.execution)
     moved = (
         WebhookEvent.objects.for_tenant(event.tenant_id)
         .filter(pk=event.pk, status=EventStatus.PENDING)
-        .update(status=EventStatus.STARTED, error="", next_attempt_at=None)
+        .update(status=EventStatus.STARTED)
     )
     if moved:
         record_webhook_event(tenant_id=event.tenant_id, status="duplicate" if duplicate else "started")
-    return EventStatus.STARTED
-
-
-def _count_attempt(event_pk: int, now: datetime) -> int | None:
-    """Count a try and set the next one's time, committed before trying; None if not ours to try.
-
-    0 means the event had used all its attempts (a try that died without recording its
-    failure): it is failed now instead of being tried again.
-    """
-    with transaction.atomic():
-        event = (
-            WebhookEvent.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(pk=event_pk, status=EventStatus.PENDING)
-            .first()
-        )
-        if event is None:
-            return None
-        if event.attempts >= MAX_START_ATTEMPTS:
-            _fail(event, _gave_up(event.attempts, event.error or "no error was recorded"))
-            return 0
-        event.attempts += 1
-        event.next_attempt_at = now + _backoff(event.attempts)
-        event.save(update_fields=["attempts", "next_attempt_at"])
-        return event.attempts
 
 
 def _attach_execution(event: WebhookEvent) -> str:
-    """Give the locked event its run: "created", "duplicate" (an existing run) or "failed"."""
+    """Give the locked event its run: "created" or "duplicate" (an existing run); `StartRefused` if it cannot."""
     execution_id = workflow_id_for(event)
     # By primary key across tenants on purpose: the id is global, and a clash must be seen.
     existing = WorkflowExecution.objects.filter(pk=execution_id).first()
@@ -379,132 +298,27 @@ def _attach_execution(event: WebhookEvent) -> str:
             )
             outcome = "created"
         except ServiceError as exc:  # e.g. the workflow was archived: retrying cannot help
-            _fail(event, exc.message)
-            return EventStatus.FAILED
+            raise starts.StartRefused(exc.message) from exc
         except IntegrityError:  # created meanwhile by something other than this event
             existing = WorkflowExecution.objects.filter(pk=execution_id).first()
             if existing is None:
                 raise
     if existing.tenant_id != event.tenant_id:
-        _fail(event, f"The run id {execution_id} is taken.")
-        return EventStatus.FAILED
+        raise starts.StartRefused(f"The run id {execution_id} is taken.")
     event.execution = existing
     event.save(update_fields=["execution"])
     return outcome
 
 
-def _attempt_failed(event_pk: int, error: str) -> None:
-    """Store a failed try's error; the last allowed try fails the event (and its unstarted run)."""
-    try:
-        with transaction.atomic():
-            event = (
-                WebhookEvent.objects.select_for_update(of=("self",))
-                .filter(pk=event_pk, status=EventStatus.PENDING)
-                .first()
-            )
-            if event is None:
-                return
-            if event.attempts >= MAX_START_ATTEMPTS:
-                _fail(event, _gave_up(event.attempts, error))
-            else:
-                event.error = error
-                event.save(update_fields=["error"])
-    except Exception:  # the database itself may be what failed; the try stays counted
-        logger.exception("could not record why webhook event %s did not start", event_pk)
-
-
-def _fail(event: WebhookEvent, error: str) -> None:
-    """Mark the locked event failed for good, and its run too if that never started."""
+def event_give_up(event: WebhookEvent) -> None:
+    """Mark the locked event failed for good (its `error` says why), and its run too if that never started."""
     event.status = EventStatus.FAILED
-    event.error = error
-    event.next_attempt_at = None
-    event.save(update_fields=["status", "error", "next_attempt_at"])
+    event.save(update_fields=["status"])
     if event.execution_id:
         execution = WorkflowExecution.objects.for_tenant(event.tenant_id).filter(pk=event.execution_id).first()
         if execution is not None and execution.status == ExecutionStatus.PENDING:
             executions.execution_finish(
-                tenant_id=event.tenant_id, execution_id=execution.pk, status=ExecutionStatus.FAILED, error=error
+                tenant_id=event.tenant_id, execution_id=execution.pk, status=ExecutionStatus.FAILED, error=event.error
             )
     tenant_id = event.tenant_id
     transaction.on_commit(lambda: record_webhook_event(tenant_id=tenant_id, status="failed"))
-
-
-def _gave_up(attempts: int, error: str) -> str:
-    return f"Gave up after {attempts} attempts. Last error: {error}"
-
-
-def _backoff(attempts: int) -> timedelta:
-    return min(timedelta(seconds=5 * 2 ** min(attempts - 1, 10)), MAX_BACKOFF)
-
-
-def event_relay_pending(*, limit: int = 100, now: datetime | None = None) -> int:
-    """Start pending events whose next attempt is due; returns how many started.
-
-    Only lists the due events' ids; what keeps two relays (or a relay and the web process's
-    starter) from starting one event together is `event_start`, which takes the event's row lock
-    with SKIP LOCKED and leaves an event someone else holds to them. Stops at the first Temporal
-    outage: the rest are retried on the next pass instead of each waiting for a connect timeout.
-    """
-    now = now or timezone.now()
-    due = list(
-        WebhookEvent.objects.filter(status=EventStatus.PENDING, next_attempt_at__lte=now)
-        .order_by("next_attempt_at", "id")
-        .values_list("pk", flat=True)[:limit]
-    )
-    started = 0
-    for event_pk in due:
-        try:
-            if event_start(event_pk=event_pk, now=now) == EventStatus.STARTED:
-                started += 1
-        except Exception as exc:
-            if relay.is_outage(exc):
-                break
-            logger.exception("relay: webhook event %s did not start", event_pk)
-    return started
-
-
-# Replaying -----------------------------------------------------------------------------------
-
-
-class EventGone(ServiceError):
-    """The event is not there any more (removed meanwhile, e.g. by housekeeping)."""
-
-    status_code = 404
-
-
-@transaction.atomic
-def event_replay(*, event: WebhookEvent, actor=None):
-    """Run the event's payload again as a new execution `…-replay-N`; returns the execution."""
-    event = (
-        WebhookEvent.objects.for_tenant(event.tenant_id)
-        .select_for_update(of=("self",))
-        .select_related("integration__workflow", "tenant")
-        .filter(pk=event.pk)
-        .first()
-    )
-    if event is None:
-        raise EventGone("No such event.")
-    if event.status == EventStatus.PENDING:
-        raise Conflict("The event has not started yet; it will start on its own.")
-    # An earlier event with this webhook-id, since removed, may have used some numbers (ids are global).
-    while True:
-        event.replay_count += 1
-        execution_id = f"{workflow_id_for(event)}-replay-{event.replay_count}"
-        if not WorkflowExecution.objects.filter(pk=execution_id).exists():
-            break
-    event.save(update_fields=["replay_count"])
-    execution = executions.execution_start(
-        tenant=event.tenant,
-        definition=event.integration.workflow,
-        input=event.body,
-        actor=actor,
-        execution_id=execution_id,
-    )
-    audit_record(
-        tenant=event.tenant_id,
-        action=AuditAction.WEBHOOK_EVENT_REPLAYED,
-        target=event,
-        actor=actor,
-        data={"execution": execution.id, "integration": event.integration.slug},
-    )
-    return execution
