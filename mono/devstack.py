@@ -100,6 +100,15 @@ def manage(*args: str, env: dict) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
+# Each process's connection pool, as docker-compose sizes them (README, "Database connections").
+POOL_SIZES = {"web": "16", "runworkers": "34", "relay_starts": "2"}
+
+
+def pooled(env: dict, process: str) -> dict:
+    """`env` with the process's pool size, unless the user chose one."""
+    return {**env, "DATABASE_POOL_MAX_SIZE": env.get("DATABASE_POOL_MAX_SIZE") or POOL_SIZES[process]}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
@@ -132,9 +141,10 @@ def main() -> int:
         manage("sync_schedules", env=env)
 
         web = [sys.executable, "-m", "uvicorn", "mono.asgi:application", "--host", "127.0.0.1"]
-        children.append(subprocess.Popen([*web, "--port", str(args.port)], cwd=ROOT, env=env))
+        children.append(subprocess.Popen([*web, "--port", str(args.port)], cwd=ROOT, env=pooled(env, "web")))
         for command in (["runworkers"], ["relay_starts", "--loop"]):
-            children.append(subprocess.Popen([sys.executable, "manage.py", *command], cwd=ROOT, env=env))
+            child_env = pooled(env, command[0])
+            children.append(subprocess.Popen([sys.executable, "manage.py", *command], cwd=ROOT, env=child_env))
 
         base = f"http://127.0.0.1:{args.port}"
         say("Mono is running. Ctrl-C stops everything.")

@@ -82,8 +82,15 @@ def test_web_and_workers_build_from_the_project_dockerfile(services, name):
 
 def test_web_and_workers_share_the_mono_environment_anchor(compose, services):
     shared = compose["x-mono-env"]
-    assert services["web"]["environment"] == shared
-    assert services["workers"]["environment"] == shared
+    for name in ("web", "workers", "relay"):
+        own = {key: value for key, value in services[name]["environment"].items() if key not in shared}
+        assert {key: services[name]["environment"][key] for key in shared} == shared
+        assert set(own) == {"DATABASE_POOL_MAX_SIZE"}  # each process sizes its own pool
+
+
+def test_mono_connections_fit_postgres_default_max_connections(services):
+    pools = sum(int(services[name]["environment"]["DATABASE_POOL_MAX_SIZE"]) for name in ("web", "workers", "relay"))
+    assert pools + 1 <= 100 * 0.6  # the one-shot migrate step holds one; room to spare under the default 100
 
 
 def test_mono_environment_points_at_the_stack_services(compose):
