@@ -259,6 +259,8 @@ LLM_DEFAULT_ROUTE = env.str("LLM_DEFAULT_ROUTE", default="openai:gpt-4o-mini > a
 # How long a process reuses a tenant's provider credentials, the price table and which providers
 # a tenant has limits for, before reading them again (changes in the same process apply at once).
 LLM_CONFIG_CACHE_SECONDS = env.float("LLM_CONFIG_CACHE_SECONDS", default=5.0)
+# How often a process reads the providers' shared breaker state (cooldowns) from PostgreSQL.
+LLM_HEALTH_CACHE_SECONDS = env.float("LLM_HEALTH_CACHE_SECONDS", default=1.0)
 LLM_COOLDOWN_SECONDS = env.float("LLM_COOLDOWN_SECONDS", default=30.0)
 LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=60.0)
 

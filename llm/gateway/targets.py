@@ -116,9 +116,15 @@ def target_for(candidate: Candidate, tenant_id: int) -> Target:
         candidate=candidate,
         config=config,
         health_key=key,
-        health=ProviderHealth.objects.filter(key=key).first(),
+        health=_healths.get_or_load(key, lambda: ProviderHealth.objects.filter(key=key).first()),
         price=price_of(config.kind, candidate.model),
     )
+
+
+# The breaker is shared through PostgreSQL; each process reads it at most once per
+# LLM_HEALTH_CACHE_SECONDS (another process's cooldown reaches this one within that time; this
+# process's own cooldowns and recoveries replace its entry at once).
+_healths: TTLCache["ProviderHealth | None"] = TTLCache(lambda: settings.LLM_HEALTH_CACHE_SECONDS)
 
 
 def cool_down(target: Target, error: ProviderError) -> None:
@@ -129,9 +135,11 @@ def cool_down(target: Target, error: ProviderError) -> None:
     health.consecutive_failures += 1
     health.last_error = f"{error.kind}: {error.message}"[:2000]
     health.save()
+    _healths.put(target.health_key, health)
 
 
 def mark_recovered(target: Target) -> None:
     """Close the breaker after a success, if it had counted failures."""
     if target.health and target.health.consecutive_failures:
         ProviderHealth.objects.filter(pk=target.health.pk).update(consecutive_failures=0, cooldown_until=None)
+        _healths.put(target.health_key, None)
