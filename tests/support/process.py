@@ -32,10 +32,13 @@ def child_env(**overrides: str | None) -> dict[str, str]:
     return env
 
 
-def manage(*args: str, timeout: float = 60, **env_overrides: str | None) -> subprocess.CompletedProcess:
+def manage(
+    *args: str, timeout: float = 60, cwd: Path | None = None, **env_overrides: str | None
+) -> subprocess.CompletedProcess:
+    """`manage.py` in a child process, in the checkout (or in `cwd`, a copy of it)."""
     return subprocess.run(
         [sys.executable, "manage.py", *args],
-        cwd=ROOT,
+        cwd=cwd or ROOT,
         env=child_env(**env_overrides),
         capture_output=True,
         text=True,

@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 
 from tenants.models import Membership, Role, Tenant
 from tests.support.process import manage
+from tests.support.stack import project_copy
 
 
 @pytest.mark.django_db
@@ -127,15 +128,22 @@ def test_unreachable_database_is_one_line_naming_what_to_start(command):
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 
 
-def test_missing_database_url_names_the_variable():
-    result = manage("check", DATABASE_URL=None)
+@pytest.fixture(scope="module")
+def fresh_checkout(tmp_path_factory):
+    """A copy of the project without `.data/dev.env`: where `make run` ran, that file would
+    supply the variables these tests take away."""
+    return project_copy(tmp_path_factory.mktemp("checkout"))
+
+
+def test_missing_database_url_names_the_variable(fresh_checkout):
+    result = manage("check", DATABASE_URL=None, cwd=fresh_checkout)
     assert result.returncode != 0
     assert "DATABASE_URL" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_missing_secret_key_outside_debug_names_the_variable():
-    result = manage("check", SECRET_KEY=None, DEBUG="0")
+def test_missing_secret_key_outside_debug_names_the_variable(fresh_checkout):
+    result = manage("check", SECRET_KEY=None, DEBUG="0", cwd=fresh_checkout)
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
     assert "Traceback" not in result.stderr
