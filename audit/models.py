@@ -31,6 +31,8 @@ class AuditAction(models.TextChoices):
     INTEGRATION_UPDATED = "integration.updated", "Integration updated"
     INTEGRATION_DELETED = "integration.deleted", "Integration deleted"
     WEBHOOK_EVENT_REPLAYED = "webhook_event.replayed", "Webhook event replayed"
+    PAYLOAD_KEY_ROTATED = "payload_key.rotated", "Temporal payload key rotated"
+    PAYLOADS_DECODED = "payloads.decoded", "Temporal payloads decoded"
 
 
 class AppendOnlyError(Exception):
