@@ -208,7 +208,9 @@ for _name, _values in (
         except ValueError as _exc:
             raise ImproperlyConfigured(f"{_name}: {_exc} (see README, Keys)") from _exc
 # Origins of the Temporal UI allowed to call the codec endpoint from the browser (CORS).
-TEMPORAL_CODEC_CORS_ORIGINS = env.list("TEMPORAL_CODEC_CORS_ORIGINS", default=["http://localhost:8233"])
+TEMPORAL_CODEC_CORS_ORIGINS = env.list(
+    "TEMPORAL_CODEC_CORS_ORIGINS", default=["http://127.0.0.1:8233", "http://localhost:8233"]
+)
 
 # Project models an UpdateRecordNode may update (`data.model`), and which fields: only
 # tenant-owned models, always scoped to the run's tenant.
