@@ -6,7 +6,6 @@ from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
 from temporalio.client import WorkflowHistory
 
-
 SEARCH_ATTRIBUTES = "temporal.api.common.v1.SearchAttributes"
 
 
