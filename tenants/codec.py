@@ -16,6 +16,7 @@ import logging
 
 from django.conf import settings
 from django.urls import path
+from drf_spectacular.utils import extend_schema
 from google.protobuf import json_format
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication
@@ -52,6 +53,7 @@ class _UiOriginSession(SessionAuthentication):
             raise exceptions.PermissionDenied(f"Origin {origin!r} may not call the codec with a session cookie.")
 
 
+@extend_schema(exclude=True)  # Temporal's codec protocol, not part of Mono's API
 class _CodecView(APIView):
     authentication_classes = [ApiKeyAuthentication, _UiOriginSession]
     permission_classes: list = []
