@@ -39,6 +39,7 @@ $(CHROMIUM_PATH):
 test: $(VENV)/.dev $(CHROMIUM_PATH)
 	DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/mono}" \
 	SECRET_KEY=test-only DEBUG=0 DATABASE_CONN_MAX_AGE=0 \
+	PAYLOAD_MASTER_KEY="$${PAYLOAD_MASTER_KEY:-dGVzdC1vbmx5LXBheWxvYWQtbWFzdGVyLWtleS0zMmI=}" \
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev

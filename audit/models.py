@@ -32,6 +32,8 @@ class AuditAction(models.TextChoices):
     INTEGRATION_DELETED = "integration.deleted", "Integration deleted"
     WEBHOOK_EVENT_REPLAYED = "webhook_event.replayed", "Webhook event replayed"
     PROVIDER_CREDENTIAL_SAVED = "provider_credential.saved", "Provider credential saved"
+    PAYLOAD_KEY_ROTATED = "payload_key.rotated", "Temporal payload key rotated"
+    PAYLOADS_DECODED = "payloads.decoded", "Temporal payloads decoded"
 
 
 class AppendOnlyError(Exception):

@@ -52,7 +52,7 @@ def embedded_postgres_url() -> tuple[str, object]:
     return f"postgres://postgres@/mono?host={quote(str(DATA / 'postgres'))}", server
 
 
-def temporal(address: str | None) -> tuple[str, TemporalDevServer | None]:
+def temporal(address: str | None, codec_endpoint: str) -> tuple[str, TemporalDevServer | None]:
     if address:
         host, _, port = address.rpartition(":")
         if port_open(host or "localhost", int(port)):
@@ -63,7 +63,11 @@ def temporal(address: str | None) -> tuple[str, TemporalDevServer | None]:
         return "127.0.0.1:7233", None
     DATA.mkdir(exist_ok=True)
     server = TemporalDevServer(
-        port=7233, ui_port=8233, db_filename=DATA / "temporal.db", log_file=DATA / "temporal.log"
+        port=7233,
+        ui_port=8233,
+        db_filename=DATA / "temporal.db",
+        log_file=DATA / "temporal.log",
+        ui_codec_endpoint=codec_endpoint,
     ).start(timeout=60)
     return server.address, server
 
@@ -127,7 +131,9 @@ def main() -> int:
             env["DATABASE_URL"], pg = embedded_postgres_url()
             stoppers.append(pg.cleanup)
         say("starting Temporal")
-        env["TEMPORAL_ADDRESS"], dev_server = temporal(env.get("TEMPORAL_ADDRESS"))
+        # The UI decodes payloads through Mono's codec endpoint, as the logged-in console user.
+        codec_endpoint = f"http://127.0.0.1:{args.port}/temporal-codec"
+        env["TEMPORAL_ADDRESS"], dev_server = temporal(env.get("TEMPORAL_ADDRESS"), codec_endpoint)
         if dev_server:
             stoppers.append(dev_server.stop)
 
@@ -151,7 +157,9 @@ def main() -> int:
         say(f"  console      {base}/   (log in as {DEMO_USER} / {DEMO_PASSWORD})")
         say(f"  admin        {base}/admin/")
         say(f"  API          {base}/api/v1/me   (schema: {base}/api/v1/schema)")
-        say(f"  Temporal UI  {os.environ.get('TEMPORAL_UI_URL', 'http://localhost:8233')}")
+        say(f"  Temporal UI  {os.environ.get('TEMPORAL_UI_URL', 'http://127.0.0.1:8233')}")
+        say(f"               payloads decode via {codec_endpoint} once you are logged in to the console")
+        say("               (in the UI's codec settings, turn on 'include cross-origin credentials')")
         say("  workers      http://127.0.0.1:9464/healthz")
         while all(child.poll() is None for child in children):
             time.sleep(0.5)

@@ -1,6 +1,6 @@
 """Mono settings: everything comes from the environment (see `.env.example`).
 
-`DATABASE_URL` is required, and so is `SECRET_KEY` unless `DEBUG` is on; a missing one stops
+`DATABASE_URL` is required, and so are `SECRET_KEY` and `PAYLOAD_MASTER_KEY` unless `DEBUG` is on; a missing one stops
 start-up with Django's `ImproperlyConfigured` naming the variable (`manage.py` prints it
 without a traceback). `make run` and `make test` set sensible values for a laptop; `make run`
 also leaves its values in `.data/dev.env` for other terminals (read below).
@@ -9,6 +9,9 @@ also leaves its values in `.data/dev.env` for other terminals (read below).
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from mono.kernel import aead
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -213,7 +216,7 @@ TEMPORAL_PLATFORM_NAMESPACE = env.str("TEMPORAL_PLATFORM_NAMESPACE", default="mo
 TEMPORAL_PLATFORM_RETENTION_DAYS = env.int("TEMPORAL_PLATFORM_RETENTION_DAYS", default=365)
 TEMPORAL_TENANT_NAMESPACE_PREFIX = env.str("TEMPORAL_TENANT_NAMESPACE_PREFIX", default="mono-tenant-")
 TEMPORAL_CONNECT_TIMEOUT_SECONDS = env.float("TEMPORAL_CONNECT_TIMEOUT_SECONDS", default=5.0)
-TEMPORAL_UI_URL = env.str("TEMPORAL_UI_URL", default="http://localhost:8233")
+TEMPORAL_UI_URL = env.str("TEMPORAL_UI_URL", default="http://127.0.0.1:8233")
 # How often `runworkers` looks for tenants created, deactivated or moved since it started.
 TEMPORAL_WORKER_REFRESH_SECONDS = env.float("TEMPORAL_WORKER_REFRESH_SECONDS", default=10.0)
 TEMPORAL_WORKER_ACTIVITY_THREADS = env.int("TEMPORAL_WORKER_ACTIVITY_THREADS", default=32)
@@ -225,6 +228,26 @@ TEMPORAL_WORKER_ACTIVITY_POLLERS = env.int("TEMPORAL_WORKER_ACTIVITY_POLLERS", d
 TEMPORAL_WORKER_HEALTH_PORT = env.int("TEMPORAL_WORKER_HEALTH_PORT", default=9464)
 # The Temporal SDK serves its own worker metrics (task latencies, pollers, slots) on this port.
 TEMPORAL_WORKER_SDK_METRICS_PORT = env.int("TEMPORAL_WORKER_SDK_METRICS_PORT", default=9465)
+
+# Envelope encryption of Temporal payloads: each namespace's data keys are stored in PostgreSQL
+# wrapped by this master key (URL-safe base64 of 32 random bytes; README "Keys"). Required unless
+# DEBUG, where an empty value derives a development key from SECRET_KEY.
+PAYLOAD_MASTER_KEY = env.str("PAYLOAD_MASTER_KEY", default="" if DEBUG else environ.Env.NOTSET)
+# Master keys replaced by PAYLOAD_MASTER_KEY: still unwrap old rows until `rewrap_payload_keys` ran.
+PAYLOAD_MASTER_KEYS_PREVIOUS = env.list("PAYLOAD_MASTER_KEYS_PREVIOUS", default=[])
+for _name, _values in (
+    ("PAYLOAD_MASTER_KEY", [PAYLOAD_MASTER_KEY] if PAYLOAD_MASTER_KEY else []),
+    ("PAYLOAD_MASTER_KEYS_PREVIOUS", PAYLOAD_MASTER_KEYS_PREVIOUS),
+):
+    for _value in _values:
+        try:
+            aead.parse_master_key(_value)
+        except ValueError as _exc:
+            raise ImproperlyConfigured(f"{_name}: {_exc} (see README, Keys)") from _exc
+# Origins of the Temporal UI allowed to call the codec endpoint from the browser (CORS).
+TEMPORAL_CODEC_CORS_ORIGINS = env.list(
+    "TEMPORAL_CODEC_CORS_ORIGINS", default=["http://127.0.0.1:8233", "http://localhost:8233"]
+)
 
 # Project models an UpdateRecordNode may update (`data.model`), and which fields: only
 # tenant-owned models, always scoped to the run's tenant.

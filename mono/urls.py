@@ -34,6 +34,8 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    # The Temporal UI's codec server (decodes payloads for members of the namespace's tenant).
+    path("temporal-codec/", include("tenants.codec")),
     path("metrics", metrics, name="prometheus-django-metrics"),
     path("", include("console.urls")),
 ]

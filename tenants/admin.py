@@ -2,8 +2,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
-from tenants import services
-from tenants.models import ApiKey, Membership, Role, Tenant
+from tenants import keys, services
+from tenants.models import ApiKey, Membership, PayloadKey, Role, Tenant
 
 
 class MembershipForm(forms.ModelForm):
@@ -62,7 +62,7 @@ class TenantAdmin(admin.ModelAdmin):
     # Receivers of the tenant's signed webhooks need the secret, so operators may read it.
     readonly_fields = ["webhook_signing_secret", "created_at"]
     inlines = [MembershipInline]
-    actions = ["provision_namespaces"]
+    actions = ["provision_namespaces", "rotate_payload_keys"]
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -94,6 +94,35 @@ class TenantAdmin(admin.ModelAdmin):
             _save_membership(request, membership, tenant=form.instance)
         for membership, _ in formset.changed_objects:
             _save_membership(request, membership)
+
+    @admin.action(description="Rotate Temporal payload keys")
+    def rotate_payload_keys(self, request, queryset):
+        rotated = [keys.tenant_payload_key_rotate(tenant=tenant, actor=request.user) for tenant in queryset]
+        self.message_user(request, "New payload keys: " + ", ".join(f"{r.namespace} {r.key_id}" for r in rotated))
+
+
+@admin.register(PayloadKey)
+class PayloadKeyAdmin(admin.ModelAdmin):
+    """Payload keys are listed, never shown; staff rotate a namespace's key here (the platform's included)."""
+
+    list_display = ["namespace", "key_id", "created_at", "retired_at", "master_fingerprint"]
+    list_filter = ["retired_at"]
+    search_fields = ["namespace", "key_id"]
+    fields = ["namespace", "key_id", "master_fingerprint", "created_at", "retired_at"]
+    readonly_fields = fields
+    actions = ["rotate"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # a deleted key makes every payload it encrypted unreadable
+
+    @admin.action(description="Rotate the key of the selected keys' namespaces")
+    def rotate(self, request, queryset):
+        namespaces = sorted(set(queryset.values_list("namespace", flat=True)))
+        rotated = [keys.payload_key_rotate(namespace=namespace, actor=request.user) for namespace in namespaces]
+        self.message_user(request, "New payload keys: " + ", ".join(f"{r.namespace} {r.key_id}" for r in rotated))
 
 
 @admin.register(Membership)

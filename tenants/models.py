@@ -114,3 +114,32 @@ class ApiKey(TenantOwned):
     def hash_secret(secret: str) -> str:
         # The secret is 256 random bits, so a fast hash is enough; no password stretching.
         return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class PayloadKey(models.Model):
+    """A data key that encrypts a Temporal namespace's payloads, stored wrapped by the master key.
+
+    Keyed by namespace (a tenant's `mono-tenant-{id}`, or the platform's), not by a foreign key:
+    the platform namespace has no tenant, and a key must outlive its tenant for as long as Temporal
+    keeps the tenant's histories. The newest key of a namespace (`retired_at` empty) encrypts new
+    payloads; retired keys still decrypt old ones. Nothing here is ever shown: `key_id` is public
+    (it travels in payload metadata), `wrapped_key` is useless without the master key.
+    """
+
+    namespace = models.CharField(max_length=255)
+    key_id = models.CharField(max_length=32, unique=True)
+    wrapped_key = models.BinaryField()
+    master_fingerprint = models.CharField(max_length=16, help_text="Which master key wrapped this key.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["namespace", "-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["namespace"], condition=models.Q(retired_at__isnull=True), name="payload_key_one_current"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.namespace} {self.key_id}{' (retired)' if self.retired_at else ''}"

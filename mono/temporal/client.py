@@ -12,6 +12,8 @@ from datetime import timedelta
 from django.conf import settings
 from temporalio.client import Client
 
+from mono.temporal.codec import data_converter_for
+
 
 class TemporalUnavailable(RuntimeError):
     """Temporal could not be reached; the message says where it was looked for."""
@@ -38,6 +40,7 @@ async def connect(namespace: str | None = None) -> Client:
             base = await Client.connect(
                 address,
                 namespace=settings.TEMPORAL_NAMESPACE,
+                data_converter=data_converter_for(settings.TEMPORAL_NAMESPACE),
                 connect_timeout=timedelta(seconds=settings.TEMPORAL_CONNECT_TIMEOUT_SECONDS),
             )
         except RuntimeError as exc:
@@ -45,7 +48,8 @@ async def connect(namespace: str | None = None) -> Client:
         _connections[loop] = base
     if namespace is None or namespace == base.namespace:
         return base
-    return Client(base.service_client, namespace=namespace, data_converter=base.data_converter)
+    # Each namespace encrypts with its own keys, so each gets its own data converter.
+    return Client(base.service_client, namespace=namespace, data_converter=data_converter_for(namespace))
 
 
 async def get_platform_client() -> Client:
@@ -61,3 +65,11 @@ async def get_tenant_client(tenant) -> Client:
 def forget_connections() -> None:
     """Drop cached connections (after TEMPORAL_ADDRESS changes, e.g. in tests)."""
     _connections.clear()
+
+
+def namespace_tenant_id(namespace: str) -> int | None:
+    """The id of the tenant whose namespace this is, or None (platform or anything else)."""
+    prefix = settings.TEMPORAL_TENANT_NAMESPACE_PREFIX
+    rest = namespace[len(prefix) :] if namespace.startswith(prefix) else ""
+    # Exactly one tenant per namespace: `mono-tenant-07` or `mono-tenant-7x` name none.
+    return int(rest) if rest.isdigit() and str(int(rest)) == rest else None

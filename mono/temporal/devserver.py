@@ -49,6 +49,8 @@ class TemporalDevServer:
     db_filename: Path | None = None  # None: in memory
     host: str = "127.0.0.1"
     log_file: Path | None = None
+    # Where the web UI's browser side asks to decode payloads (Mono's `/temporal-codec`).
+    ui_codec_endpoint: str | None = None
     process: subprocess.Popen | None = None
 
     @property
@@ -69,7 +71,9 @@ class TemporalDevServer:
         if self.ui_port is None:
             cmd.append("--headless")
         else:
-            cmd += ["--ui-port", str(self.ui_port)]
+            cmd += ["--ui-port", str(self.ui_port), "--ui-ip", self.host]
+            if self.ui_codec_endpoint:
+                cmd += ["--ui-codec-endpoint", self.ui_codec_endpoint]
         if self.db_filename is not None:
             cmd += ["--db-filename", str(self.db_filename)]
         for value in FAST_DYNAMIC_CONFIG:

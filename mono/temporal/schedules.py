@@ -94,7 +94,7 @@ async def schedule_upsert(client: Client, wanted: ScheduleDefinition) -> str:
             description = await handle.describe()
     memo = getattr(description.schedule.action, "memo", None) or {}
     current = memo.get(FINGERPRINT_MEMO)
-    if current is not None and client.data_converter.payload_converter.from_payload(current) == wanted.fingerprint():
+    if current is not None and await _memo_text(client, current) == wanted.fingerprint():
         return UNCHANGED
 
     def keep_state(update: ScheduleUpdateInput) -> ScheduleUpdate:
@@ -103,6 +103,14 @@ async def schedule_upsert(client: Client, wanted: ScheduleDefinition) -> str:
 
     await handle.update(keep_state)
     return UPDATED
+
+
+async def _memo_text(client: Client, payload) -> Any:
+    """A memo value as stored (encrypted by the namespace's codec, or plain from before it)."""
+    converter = client.data_converter
+    if converter.payload_codec is not None:
+        payload = (await converter.payload_codec.decode([payload]))[0]
+    return converter.payload_converter.from_payload(payload)
 
 
 async def schedule_delete(client: Client, schedule_id: str) -> str:

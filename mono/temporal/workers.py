@@ -30,6 +30,7 @@ from mono.temporal import registry
 from mono.temporal.client import connect, platform_namespace, tenant_namespace
 from mono.temporal.interceptors import (
     DjangoConnectionInterceptor,
+    NamespaceTenantInterceptor,
     with_fresh_connections,
 )
 from mono.temporal.namespaces import TemporalNamespaceManager, TenantNamespaceSpec
@@ -293,7 +294,8 @@ class TemporalWorkerManager:
             max_task_queue_activities_per_second=(
                 registration.activities_per_second() if registration.activities_per_second else None
             ),
-            interceptors=[DjangoConnectionInterceptor(on_activity=note_activity)],
+            # The tenant check is outermost: a refused input never reaches the database.
+            interceptors=[NamespaceTenantInterceptor(), DjangoConnectionInterceptor(on_activity=note_activity)],
             graceful_shutdown_timeout=self._shutdown_grace,
             identity=f"{socket.gethostname()}:{os.getpid()}:{task_queue}",
             workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(settings.TEMPORAL_WORKER_WORKFLOW_POLLERS),

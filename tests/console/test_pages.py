@@ -72,7 +72,7 @@ def test_dashboard_mounts_the_bundle_with_the_viewers_tenant_and_counts(acme):
     assert config["role"] == "viewer"
     assert config["can"]["view"] is True and config["can"]["edit"] is False
     assert config["counts"]["pending"] == 1
-    assert config["temporal"] == {"ui_url": "http://localhost:8233", "namespace": f"mono-tenant-{acme.pk}"}
+    assert config["temporal"] == {"ui_url": "http://127.0.0.1:8233", "namespace": f"mono-tenant-{acme.pk}"}
 
 
 def test_temporal_ui_base_url_comes_from_the_setting(acme, settings):

@@ -23,7 +23,7 @@ def replay(tenant_id: int, workflow_id: str, workflow_class: type) -> None:
         with contextlib.suppress(WorkflowFailureError):
             await handle.result()
         history = await handle.fetch_history()
-        await Replayer(workflows=[workflow_class]).replay_workflow(history)
+        await Replayer(workflows=[workflow_class], data_converter=client.data_converter).replay_workflow(history)
 
     sync.run(run, timeout=60)
 

@@ -329,8 +329,9 @@ def test_nightly_backups_page_through_tenants_continuing_as_new_and_replay(platf
         result = await handle.result()
         first = await client.get_workflow_handle(workflow_id, run_id=handle.first_execution_run_id).fetch_history()
         last = await client.get_workflow_handle(workflow_id).fetch_history()
+        replayer = Replayer(workflows=[NightlyBackupsWorkflow], data_converter=client.data_converter)
         for history in (first, last):
-            await Replayer(workflows=[NightlyBackupsWorkflow]).replay_workflow(history)
+            await replayer.replay_workflow(history)
         return result, first, last
 
     result, first, last = sync.run(run, timeout=90)

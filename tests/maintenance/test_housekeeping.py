@@ -81,7 +81,7 @@ def run_housekeeping(**fields) -> HousekeepingResult:
             result_type=HousekeepingResult,
         )
         history = await client.get_workflow_handle(workflow_id).fetch_history()
-        await Replayer(workflows=[HousekeepingWorkflow]).replay_workflow(history)
+        await Replayer(workflows=[HousekeepingWorkflow], data_converter=client.data_converter).replay_workflow(history)
         return result
 
     return sync.run(run, timeout=60)

@@ -109,8 +109,18 @@ def test_temporal_persists_to_postgresql(services):
     assert "postgres" in depends_on_names(services["temporal"].get("depends_on"))
 
 
-def test_temporal_ui_publishes_port_8080(services):
-    assert "8080:8080" in [str(port) for port in services["temporal-ui"]["ports"]]
+def test_temporal_ui_is_published_on_loopback_only_and_decodes_through_mono(services):
+    ui = services["temporal-ui"]
+    assert [str(port) for port in ui["ports"]] == ["127.0.0.1:8080:8080"]
+    assert ui["environment"]["TEMPORAL_CODEC_ENDPOINT"].endswith("/temporal-codec}")
+
+
+def test_temporal_grpc_is_not_published_to_the_host(services):
+    assert "ports" not in services["temporal"]
+
+
+def test_mono_processes_need_the_payload_master_key(compose):
+    assert compose["x-mono-env"]["PAYLOAD_MASTER_KEY"].startswith("${PAYLOAD_MASTER_KEY:?")
 
 
 def test_every_depends_on_target_is_a_defined_service(services):
