@@ -70,7 +70,8 @@ WORK_STEP_OPTIONS = {
     },
     "WebhookNode": {
         "start_to_close_timeout": timedelta(seconds=60),
-        "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=2), backoff_coefficient=2, maximum_attempts=5),
+        # A first retry soon: most are a killed worker's step, which the receiver drops by webhook-id.
+        "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2, maximum_attempts=5),
     },
     # The gateway fails over between providers itself; retrying here covers "all were down".
     "LLMNode": {
@@ -85,7 +86,7 @@ WORK_STEP_OPTIONS = {
 # A step's own limit (InterpreterInput.step_limits, from settings) plus this margin bounds one
 # attempt; heartbeats every second let a killed worker's attempt be retried after a few seconds.
 STEP_TIMEOUT_MARGIN_SECONDS = 15.0
-STEP_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
+STEP_HEARTBEAT_TIMEOUT = timedelta(seconds=3)
 # Outputs sent inline to one work step, at most (the rest go as references): far below 2 MB.
 INLINE_VARIABLES_BYTES = 512 * 1024
 STATUS_SEVERITY = ["completed", "rejected", "cancelled", "failed"]
