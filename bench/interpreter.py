@@ -12,6 +12,9 @@ do not contend for row locks). Two engines run it:
 
 - interpreter: the definition is created once with `definition_create`; each run is the
   `InterpreterWorkflow` walking the compiled plan of the definition's version;
+- bare: `BareChainWorkflow` below, what a user would write by hand: the same `run_step` activity
+  for the same nodes with the same data, timeouts and retry policies, and no bookkeeping at all
+  (no start/end records, no execution status). The interpreter's targets are set against it;
 - native: `NativeChainWorkflow` below, a hand-written workflow with the node sequence hard-coded.
   It calls the same activities by name, in the same order, with the same arguments (the same
   variables payload included) and the same timeouts and retry policies as the interpreter does
@@ -93,10 +96,11 @@ BENCH_DB = "mono_bench_interp"
 
 CHAIN_LENGTHS = sized((3, 10), (3,))
 THROUGHPUT_RUNS = sized(40, 4)
-CONCURRENCY = sized(8, 2)
+CONCURRENCIES = sized((8, 32), (2,))
 SEQUENTIAL_RUNS = sized(15, 2)
 WARMUP_RUNS = sized(3, 1)
-ORDER = tuple(abba_order(("native", "interpreter"), 2))  # native, interpreter, interpreter, native
+ENGINES = ("bare", "native", "interpreter")
+ORDER = tuple(abba_order(ENGINES, 2))  # bare, native, interpreter, interpreter, native, bare
 REPLAYS = sized(25, 2)
 API_RUNS = sized(20, 2)
 API_WARMUP_RUNS = sized(2, 1)
@@ -172,6 +176,25 @@ class NativeChainWorkflow:
         return InterpreterResult("completed", None, "")
 
 
+@workflow.defn(name="BenchBareChain")
+class BareChainWorkflow:
+    """r1 .. rN (the same `run_step` activities), no bookkeeping: the floor a user would compare to."""
+
+    @workflow.run
+    async def run(self, data: NativeChainInput) -> InterpreterResult:
+        steps: dict[str, Any] = {}
+        for node_id in chain_node_ids(data.steps):
+            variables = {"input": data.input, "steps": dict(steps)}
+            step = StepInput(
+                data.tenant_id, data.execution_id, node_id, "UpdateRecordNode", record_node_data(node_id), variables
+            )
+            result = await workflow.execute_activity(
+                "run_step", step, result_type=StepOutput, **WORK_STEP_OPTIONS["UpdateRecordNode"]
+            )
+            steps[node_id] = result.output
+        return InterpreterResult("completed", None, "")
+
+
 # State -----------------------------------------------------------------------------------------
 
 
@@ -203,7 +226,7 @@ class Context:
 class PassResult:
     engine: str
     steps: int
-    kind: str  # "throughput" | "sequential"
+    kind: str  # "throughput@<in flight>" | "sequential"
     runs: int
     seconds: float
     latencies: list[float]
@@ -278,7 +301,9 @@ def worker_host() -> WorkerHost:
     from workflows.temporal.workflows import InterpreterWorkflow
 
     registration = Registration(
-        queues.WORKFLOWS, workflows=(InterpreterWorkflow, NativeChainWorkflow), activities=tuple(ALL)
+        queues.WORKFLOWS,
+        workflows=(InterpreterWorkflow, NativeChainWorkflow, BareChainWorkflow),
+        activities=tuple(ALL),
     )
     return WorkerHost(registrations=[registration], refresh_seconds=WORKER_REFRESH_SECONDS)
 
@@ -316,17 +341,19 @@ async def run_once(client, context: Context, chain: Chain, engine: str, executio
         handle = await client.start_workflow(InterpreterWorkflow.run, arg, **options)
     else:
         arg = NativeChainInput(tenant_id, execution_id, chain.steps, run_input)
-        handle = await client.start_workflow(NativeChainWorkflow.run, arg, **options)
+        hand_written = BareChainWorkflow if engine == "bare" else NativeChainWorkflow
+        handle = await client.start_workflow(hand_written.run, arg, **options)
     result = await asyncio.wait_for(handle.result(), RUN_TIMEOUT)
     return time.perf_counter() - started, result
 
 
 async def timed_pass(client, context: Context, chain: Chain, engine: str, kind: str) -> PassResult:
-    count = THROUGHPUT_RUNS if kind == "throughput" else SEQUENTIAL_RUNS
+    in_flight = int(kind.partition("@")[2] or 1)
+    count = max(THROUGHPUT_RUNS, 2 * in_flight) if in_flight > 1 else SEQUENTIAL_RUNS
     rows = await asyncio.to_thread(create_rows, context, chain, engine, count)
     latencies: list[float] = []
     failures: list[str] = []
-    gate = asyncio.Semaphore(CONCURRENCY if kind == "throughput" else 1)
+    gate = asyncio.Semaphore(in_flight)
 
     async def one(execution_id: str, run_input: dict) -> None:
         async with gate:
@@ -341,18 +368,18 @@ async def timed_pass(client, context: Context, chain: Chain, engine: str, kind: 
 
     cpu = CpuWindow.process_and_server(context.server)
     started = time.perf_counter()
-    if kind == "throughput":
+    if in_flight > 1:
         await asyncio.gather(*(one(execution_id, run_input) for execution_id, run_input in rows))
     else:
         for execution_id, run_input in rows:
             await one(execution_id, run_input)
     seconds = time.perf_counter() - started
     result = PassResult(engine, chain.steps, kind, count, seconds, latencies, failures)
-    if kind == "throughput":
+    if in_flight > 1:
         figures = f"{count} runs in {seconds:.2f} s = {result.rate:.1f} runs/s; latency {latency_text(latencies)}"
     else:
         figures = f"{count} runs one at a time in {seconds:.2f} s; latency {latency_text(latencies)}"
-    print(f"    {engine:<11} {kind:<10}  {figures}; {cpu.text()}", flush=True)
+    print(f"    {engine:<11} {kind:<13}  {figures}; {cpu.text()}", flush=True)
     for failure in failures[:3]:
         print(f"      failed: {failure}", flush=True)
     return result
@@ -382,7 +409,7 @@ async def replay_cost(histories: dict) -> dict[str, float]:
 
     from workflows.temporal.workflows import InterpreterWorkflow
 
-    replayer = Replayer(workflows=[InterpreterWorkflow, NativeChainWorkflow])
+    replayer = Replayer(workflows=[InterpreterWorkflow, NativeChainWorkflow, BareChainWorkflow])
     for history in histories.values():
         await replayer.replay_workflow(history)  # warm the sandbox and the code paths
     spent: dict[str, list[float]] = {engine: [] for engine in histories}
@@ -395,8 +422,9 @@ async def replay_cost(histories: dict) -> dict[str, float]:
     costs = {engine: sum(values) / len(values) for engine, values in spent.items()}
     passes = {engine: " / ".join(f"{v * 1000:.1f}" for v in values) for engine, values in spent.items()}
     print(
-        f"    replay: {REPLAYS} replays per pass, CPU per run: native {costs['native'] * 1000:.1f} ms "
-        f"({passes['native']}), interpreter {costs['interpreter'] * 1000:.1f} ms ({passes['interpreter']})",
+        "    replay: {} replays per pass, CPU per run: {}".format(
+            REPLAYS, ", ".join(f"{engine} {costs[engine] * 1000:.1f} ms ({passes[engine]})" for engine in ENGINES)
+        ),
         flush=True,
     )
     return costs
@@ -409,7 +437,9 @@ def check_rows(context: Context, chain: Chain) -> str:
 
     runs = WorkflowExecution.objects.for_tenant(context.tenant).filter(definition=chain.definition)
     completed = runs.filter(status="completed").count()
-    ours = Q(key__startswith=f"nat-{chain.steps}-") | Q(key__startswith=f"int-{chain.steps}-")
+    ours = Q()
+    for engine in ENGINES:
+        ours |= Q(key__startswith=f"{engine[:3]}-{chain.steps}-")
     records = Record.objects.for_tenant(context.tenant).filter(ours, collection="bench").count()
     return f"{completed}/{runs.count()} execution rows completed, {records} records written ({chain.steps} per run)"
 
@@ -424,7 +454,7 @@ async def compare_engines(context: Context) -> tuple[dict[int, dict[str, list[Pa
         chain = context.chains[steps]
         print(f"\n1. Chain of {steps} record steps (Start -> {steps} x UpdateRecordNode -> End)", flush=True)
         histories = {}
-        for engine in ("native", "interpreter"):
+        for engine in ENGINES:
             rows = await asyncio.to_thread(create_rows, context, chain, engine, WARMUP_RUNS)
             seconds = []
             for execution_id, run_input in rows:
@@ -436,8 +466,8 @@ async def compare_engines(context: Context) -> tuple[dict[int, dict[str, list[Pa
                 f"history of one run: {shape}",
                 flush=True,
             )
-        passes: dict[str, list[PassResult]] = {"native": [], "interpreter": []}
-        for kind in ("throughput", "sequential"):
+        passes: dict[str, list[PassResult]] = {engine: [] for engine in ENGINES}
+        for kind in (*(f"throughput@{c}" for c in CONCURRENCIES), "sequential"):
             for engine in ORDER:
                 passes[engine].append(await timed_pass(client, context, chain, engine, kind))
         print(f"    rows: {await asyncio.to_thread(check_rows, context, chain)}", flush=True)
@@ -502,47 +532,42 @@ def measure_api(context: Context) -> dict[str, list[float]]:
 def print_summary(
     engines: dict[int, dict[str, list[PassResult]]], replays: dict[int, dict[str, float]], api: dict[str, list[float]]
 ) -> None:
-    title = f"Interpreter benchmark ({os.cpu_count()} CPUs; {THROUGHPUT_RUNS} runs at concurrency {CONCURRENCY} x2, "
+    title = f"Interpreter benchmark ({os.cpu_count()} CPUs; throughput at {CONCURRENCIES} in flight x2, "
     title += f"{SEQUENTIAL_RUNS} sequential runs x2, per engine and chain length)"
-    header = (
-        "steps",
-        "engine",
-        "runs/s",
-        "passes (runs/s)",
-        "loaded p50/p95 ms",
-        "sequential p50/p95 ms",
-        "replay CPU ms/run",
-    )
+    kinds = [f"throughput@{c}" for c in CONCURRENCIES]
+    header = ("steps", "engine", *(f"runs/s @{c}" for c in CONCURRENCIES), "sequential p50/p95 ms", "replay CPU ms/run")
     rows: list[tuple[str, ...]] = []
     ratios: list[str] = []
+    sequential_3: dict[str, float] = {}
     for steps, passes in engines.items():
-        rates = {}
+        rates: dict[tuple[str, str], float] = {}
         sequential_p50 = {}
-        for engine in ("native", "interpreter"):
-            throughput = [p for p in passes[engine] if p.kind == "throughput"]
-            sequential = [p for p in passes[engine] if p.kind == "sequential"]
-            rate = sum(p.runs for p in throughput) / sum(p.seconds for p in throughput)
-            loaded = [s for p in throughput for s in p.latencies]
-            alone = [s for p in sequential for s in p.latencies]
-            rates[engine] = rate
+        for engine in ENGINES:
+            for kind in kinds:
+                done = [p for p in passes[engine] if p.kind == kind]
+                rates[engine, kind] = sum(p.runs for p in done) / sum(p.seconds for p in done)
+            alone = [s for p in passes[engine] if p.kind == "sequential" for s in p.latencies]
             sequential_p50[engine] = p50(alone) if alone else float("nan")
             rows.append(
                 (
                     str(steps),
                     engine,
-                    f"{rate:.1f}",
-                    " / ".join(f"{p.rate:.1f}" for p in throughput),
-                    f"{ms(p50(loaded))} / {ms(p95(loaded))}" if loaded else "-",
+                    *(f"{rates[engine, kind]:.1f}" for kind in kinds),
                     f"{ms(p50(alone))} / {ms(p95(alone))}" if alone else "-",
                     f"{replays[steps][engine] * 1000:.1f}",
                 )
             )
-        ratio = rates["interpreter"] / rates["native"]
+        if steps == 3:
+            sequential_3 = sequential_p50
+        throughput = ", ".join(
+            f"@{kind.partition('@')[2]} {rates['interpreter', kind] / rates['bare', kind]:.2f}" for kind in kinds
+        )
         ratios.append(
-            f"{steps} steps: interpreter/native throughput {ratio:.3f} "
-            f"({'meets' if ratio >= 0.95 else 'misses'} the 0.95 target); "
-            f"sequential p50 interpreter/native {sequential_p50['interpreter'] / sequential_p50['native']:.2f}; "
-            f"workflow code {(replays[steps]['interpreter'] - replays[steps]['native']) * 1000:+.1f} ms CPU per run"
+            f"{steps} steps: interpreter/bare sequential p50 "
+            f"{sequential_p50['interpreter'] / sequential_p50['bare']:.2f} (target <= 1.5); "
+            f"throughput interpreter/bare {throughput} (target >= 0.8); "
+            f"interpreter/native throughput @{CONCURRENCIES[0]} "
+            f"{rates['interpreter', kinds[0]] / rates['native', kinds[0]]:.2f}"
         )
     print_table(title, header, rows)
     print()
@@ -552,6 +577,8 @@ def print_summary(
         f"API execute (3 steps, {API_RUNS} sequential runs): POST -> 202 {latency_text(api['post'])}; "
         f"POST -> result {latency_text(api['result'])}; POST -> completed row read {latency_text(api['row'])}"
     )
+    if api["result"] and sequential_3.get("bare"):
+        print(f"API POST -> result p50 / bare start -> result p50: {p50(api['result']) / sequential_3['bare']:.2f}")
 
 
 # Main ------------------------------------------------------------------------------------------

@@ -252,6 +252,9 @@ TEMPORAL_CODEC_CORS_ORIGINS = env.list(
 # Project models an UpdateRecordNode may update (`data.model`), and which fields: only
 # tenant-owned models, always scoped to the run's tenant.
 WORKFLOW_UPDATABLE_MODELS = {"workflows.emailtemplate": ["subject", "body"]}
+# A step output (or part of one) above this many bytes stays in PostgreSQL and travels through
+# Temporal as a reference, so no run can reach Temporal's payload limits whatever steps return.
+WORKFLOW_PAYLOAD_INLINE_BYTES = env.int("WORKFLOW_PAYLOAD_INLINE_BYTES", default=64 * 1024)
 
 # Outbound webhooks (WebhookNode): hosts allowed even on private addresses (development, tests).
 WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])

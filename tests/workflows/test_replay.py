@@ -1,5 +1,10 @@
 """Interpreter histories replay without non-determinism: the runs of this session, and the
-histories recorded in `histories/` from earlier versions of the interpreter."""
+histories recorded in `histories/` from earlier versions of the interpreter.
+
+`histories/<name>.json` were recorded before bookkeeping was folded (one activity per record);
+`histories/folded-<name>.json` after (patch `folded-bookkeeping`). Both sets must keep replaying
+while runs of either kind may still be in flight.
+"""
 
 import base64
 import json
@@ -20,7 +25,7 @@ from tests.support.payloads import history_payloads
 from tests.workflows import graphs
 from tests.workflows.conftest import open_approval_of, start, user, wait_result
 from workflows.services import approvals, executions
-from workflows.temporal.workflows import InterpreterWorkflow
+from workflows.temporal.workflows import FOLDED_BOOKKEEPING, InterpreterWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"  # recorded before payloads were encrypted: plain
 # Recorded with encryption on, with the throwaway data keys of the test run that made them.
@@ -109,3 +114,35 @@ def codec_converter(namespace: str, keys: dict[str, str] | None = None) -> DataC
     """The data converter workers use, with the recorded keys instead of the database's."""
     codec = NamespaceCodec(namespace, store=RecordedKeys(keys))
     return DataConverter(payload_codec=codec, failure_converter_class=DefaultFailureConverterWithEncodedAttributes)
+
+
+def _patched(history: WorkflowHistory) -> bool:
+    return any(
+        FOLDED_BOOKKEEPING in str(event.marker_recorded_event_attributes.details)
+        for event in history.events
+        if event.HasField("marker_recorded_event_attributes")
+    )
+
+
+def _scheduled_activities(history: WorkflowHistory) -> list[str]:
+    return [
+        event.activity_task_scheduled_event_attributes.activity_type.name
+        for event in history.events
+        if event.HasField("activity_task_scheduled_event_attributes")
+    ]
+
+
+def test_both_generations_of_histories_are_recorded_and_replay():
+    """Runs started before the patch (a full activity per record) and after it (folded) replay."""
+    recorded = {path.stem: WorkflowHistory.from_json(path.stem, path.read_text()) for path in HISTORIES.glob("*.json")}
+    old = {name: history for name, history in recorded.items() if not name.startswith("folded-")}
+    new = {name: history for name, history in recorded.items() if name.startswith("folded-")}
+    assert old and new
+    assert not any(_patched(history) for history in old.values())
+    assert all(_patched(history) for history in new.values())
+    # The old generation wrote its records with activities; the new one never does.
+    assert "record_step" in _scheduled_activities(old["decision-join"])
+    assert not {"record_step", "execution_started", "execution_finish"} & {
+        name for history in new.values() for name in _scheduled_activities(history)
+    }
+    replay(list(old.values()) + list(new.values()), codec_converter("mono-plain"))

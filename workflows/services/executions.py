@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
@@ -23,6 +24,7 @@ from workflows.models import (
 )
 from workflows.services.approvals import approvals_close_pending
 from workflows.services.limits import execution_start_check
+from workflows.services.steps import step_record
 from workflows.temporal.types import InterpreterInput
 from workflows.temporal.workflows import InterpreterWorkflow
 
@@ -102,7 +104,9 @@ def execution_launch(*, execution: WorkflowExecution) -> None:
     handle = starts.start_workflow(
         tenant_id=execution.tenant_id,
         workflow=InterpreterWorkflow.run,
-        arg=InterpreterInput(execution.tenant_id, execution.id, execution.version.plan, execution.input),
+        arg=InterpreterInput(
+            execution.tenant_id, execution.id, execution.version.plan, execution.input, step_limits=step_limits()
+        ),
         id=execution.id,
         task_queue=queues.WORKFLOWS.name(execution.tenant_id),
         search_attributes=attributes,
@@ -114,6 +118,16 @@ def execution_launch(*, execution: WorkflowExecution) -> None:
         WorkflowExecution.objects.for_tenant(execution.tenant_id).filter(pk=execution.pk, run_id="").update(
             run_id=run_id
         )
+
+
+def step_limits() -> dict[str, float]:
+    """Per work-node type, the time limit its own work observes; the interpreter sizes each
+    step's start_to_close_timeout from it (plus a margin)."""
+    return {
+        "WebhookNode": settings.WEBHOOK_TIMEOUT_SECONDS,
+        "LLMNode": settings.LLM_TIMEOUT_SECONDS,
+        "EmailNode": settings.EMAIL_TIMEOUT,
+    }
 
 
 def execution_cancel(*, execution: WorkflowExecution, actor=None) -> WorkflowExecution:
@@ -143,14 +157,26 @@ def _execution(tenant_id: int, execution_id: str):
     return WorkflowExecution.objects.for_tenant(tenant_id).filter(pk=execution_id)
 
 
-def execution_mark_running(*, tenant_id: int, execution_id: str, run_id: str) -> None:
+def execution_mark_running(*, tenant_id: int, execution_id: str, run_id: str, at=None) -> None:
+    """Move a pending run to running (`at`: when its workflow started, if known)."""
     moved = (
         _execution(tenant_id, execution_id)
         .filter(status=ExecutionStatus.PENDING)
-        .update(status=ExecutionStatus.RUNNING, run_id=run_id, started_at=timezone.now())
+        .update(status=ExecutionStatus.RUNNING, run_id=run_id, started_at=at or timezone.now())
     )
     if moved:  # a retried activity announces nothing twice
         emit(DomainEvent("execution.started", tenant_id, execution_id, _labels(tenant_id, execution_id)))
+
+
+@transaction.atomic
+def execution_bookkeeping(*, tenant_id: int, execution_id: str, run_id: str = "", records: list[dict] = ()) -> None:
+    """Write what the interpreter deferred, in one transaction: the run's move to running (when
+    `run_id` is given) and control-node step records (`step_record` keyword dicts). Idempotent."""
+    if run_id:
+        at = records[0].get("at") if records else None
+        execution_mark_running(tenant_id=tenant_id, execution_id=execution_id, run_id=run_id, at=at)
+    for record in records:
+        step_record(tenant_id=tenant_id, execution_id=execution_id, **record)
 
 
 @transaction.atomic
@@ -162,8 +188,12 @@ def execution_finish(
     output: Any = None,
     error: str = "",
     skipped_nodes: list[str] = (),
+    run_id: str = "",
+    records: list[dict] = (),
 ) -> None:
-    """Store the run's outcome and the nodes its taken paths never reached (idempotent)."""
+    """Store the run's outcome and the nodes its taken paths never reached (idempotent), after
+    any bookkeeping the interpreter deferred to this point (`execution_bookkeeping`)."""
+    execution_bookkeeping(tenant_id=tenant_id, execution_id=execution_id, run_id=run_id, records=records)
     execution = _execution(tenant_id, execution_id).select_for_update().select_related("definition").first()
     if execution is None or execution.is_finished:
         return

@@ -8,6 +8,7 @@ else propagates and Temporal retries with the node type's policy.
 
 import json
 from contextlib import nullcontext
+from datetime import datetime
 from typing import Any
 
 from django.apps import apps
@@ -24,6 +25,7 @@ from mono.kernel import schemas, templating
 from mono.kernel.outbound import OutboundPolicy, OutboundRequestRefused, send
 from tenants.models import Tenant
 from workflows.models import EmailTemplate, Record, StepExecution, StepStatus
+from workflows.services import payloads
 
 LOCAL_STEPS = {"UpdateRecordNode"}
 
@@ -42,6 +44,8 @@ def step_run(
         return stored["output"] or {}
     record = {"tenant_id": tenant_id, "execution_id": execution_id, "node_id": node_id, "node_type": node_type}
     step_record(**record, status=StepStatus.RUNNING, attempt=attempt)
+    # Outputs above the payload limit came as references: read them back before rendering.
+    variables = payloads.variables_resolve(tenant_id=tenant_id, execution_id=execution_id, variables=variables)
     try:
         # A record write and its "completed" mark commit together, so a retry after a crash never
         # applies the write twice. Steps with outside effects (mail, HTTP, LLM: usage rows and
@@ -152,6 +156,11 @@ def webhook_call(
         if data.get("sign")
         else None
     )
+    # Stable across retries, signed or not, so receivers can drop duplicates (at-least-once).
+    message_id = f"{execution_id}-{node_id}"
+    if not secret:
+        headers = {name: value for name, value in headers.items() if name.lower() != "webhook-id"}
+        headers["webhook-id"] = message_id
     policy = OutboundPolicy(
         allowed_hosts=frozenset(settings.WEBHOOK_ALLOWED_HOSTS), timeout_seconds=settings.WEBHOOK_TIMEOUT_SECONDS
     )
@@ -163,8 +172,7 @@ def webhook_call(
             body=body.encode() if body else None,
             policy=policy,
             signing_secret=secret,
-            # Stable across retries, so receivers can drop duplicates.
-            message_id=f"{execution_id}-{node_id}" if secret else None,
+            message_id=message_id if secret else None,  # signing puts it in `webhook-id`
         )
     except OutboundRequestRefused as exc:
         raise StepError(f"webhook refused: {exc}") from exc
@@ -246,9 +254,13 @@ def step_record(
     error: str = "",
     input: Any = None,
     attempt: int = 1,
+    at: datetime | None = None,
 ) -> StepExecution:
-    """Create or move one step's row (start, wait, decision, end, approval, or a work step)."""
-    now = timezone.now()
+    """Create or move one step's row (start, wait, decision, end, approval, or a work step).
+
+    `at` is when the change happened, for a record the workflow wrote later than it computed it.
+    """
+    now = at or timezone.now()
     finished = status in (StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED)
     defaults = {"node_type": node_type, "status": status, "error": error, "attempt": attempt}
     if output is not None:

@@ -1,10 +1,20 @@
 """The interpreter's activities: sync functions on the worker's thread pool. Each takes one
-dataclass carrying `tenant_id`, calls one service, and returns a small dataclass or nothing."""
+dataclass carrying `tenant_id`, calls one service, and returns a small dataclass or nothing.
+
+Bookkeeping the interpreter defers (control-node records, the move to running) rides along the
+next work step (`StepInput.records`, `run_id`), `execution_finish`, or `record_steps`, a local
+activity: see the interpreter's module docstring.
+"""
+
+import contextvars
+import threading
+from contextlib import contextmanager
+from datetime import datetime
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from workflows.services import approvals, executions, schedules, steps
+from workflows.services import approvals, executions, payloads, schedules, steps
 from workflows.temporal.types import (
     ApprovalClose,
     ApprovalOpen,
@@ -17,7 +27,41 @@ from workflows.temporal.types import (
     StepInput,
     StepOutput,
     StepRecord,
+    StepRecords,
 )
+
+HEARTBEAT_EVERY_SECONDS = 1.0
+
+
+def _record_kwargs(record: StepRecord) -> dict:
+    return {
+        "node_id": record.node_id,
+        "node_type": record.node_type,
+        "status": record.status,
+        "output": record.output,
+        "error": record.error,
+        "at": datetime.fromisoformat(record.at) if record.at else None,
+    }
+
+
+@contextmanager
+def _heartbeating():
+    """Heartbeat from a side thread while the step blocks (an HTTP call, an LLM answer), so a
+    killed worker's step is retried after the step's short heartbeat_timeout, not its full
+    start_to_close_timeout. Steps that finish within a second never start the thread's loop."""
+    done = threading.Event()
+    context = contextvars.copy_context()  # activity.heartbeat finds its activity through it
+
+    def beat():
+        while not done.wait(HEARTBEAT_EVERY_SECONDS):
+            activity.heartbeat()
+
+    thread = threading.Thread(target=context.run, args=(beat,), daemon=True, name="step-heartbeat")
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
 
 
 @activity.defn(name="execution_started")
@@ -34,6 +78,19 @@ def execution_finish(data: ExecutionFinish) -> None:
         output=data.output,
         error=data.error,
         skipped_nodes=data.skipped_nodes,
+        run_id=data.run_id,
+        records=[_record_kwargs(record) for record in data.records],
+    )
+
+
+@activity.defn(name="record_steps")
+def record_steps(data: StepRecords) -> None:
+    """Write deferred bookkeeping that cannot wait for the next work step (local activity)."""
+    executions.execution_bookkeeping(
+        tenant_id=data.tenant_id,
+        execution_id=data.execution_id,
+        run_id=data.run_id,
+        records=[_record_kwargs(record) for record in data.records],
     )
 
 
@@ -52,19 +109,28 @@ def record_step(data: StepRecord) -> None:
 
 @activity.defn(name="run_step")
 def run_step(data: StepInput) -> StepOutput:
-    try:
-        output = steps.step_run(
+    if data.run_id or data.records:
+        executions.execution_bookkeeping(
             tenant_id=data.tenant_id,
             execution_id=data.execution_id,
-            node_id=data.node_id,
-            node_type=data.node_type,
-            data=data.data,
-            variables=data.variables,
-            attempt=activity.info().attempt,
+            run_id=data.run_id,
+            records=[_record_kwargs(record) for record in data.records],
         )
+    try:
+        with _heartbeating():
+            output = steps.step_run(
+                tenant_id=data.tenant_id,
+                execution_id=data.execution_id,
+                node_id=data.node_id,
+                node_type=data.node_type,
+                data=data.data,
+                variables=data.variables,
+                attempt=activity.info().attempt,
+            )
     except steps.StepError as exc:
         raise ApplicationError(str(exc), type="StepError", non_retryable=True) from exc
-    return StepOutput(output=output)
+    # The full output is in the step's row; what travels back is kept under the payload limit.
+    return StepOutput(output=payloads.output_for_payload(node_id=data.node_id, output=output))
 
 
 @activity.defn(name="approval_open")
@@ -115,5 +181,14 @@ def scheduled_run_start(data: ScheduledRunStart) -> ScheduledRunResult:
     return ScheduledRunResult(execution_id=execution.pk, created=created)
 
 
-ALL = [execution_started, execution_finish, record_step, run_step, approval_open, approval_record_vote, approval_close]
+ALL = [
+    execution_started,
+    execution_finish,
+    record_step,
+    record_steps,
+    run_step,
+    approval_open,
+    approval_record_vote,
+    approval_close,
+]
 SCHEDULED = [scheduled_run_start]

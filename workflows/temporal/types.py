@@ -13,6 +13,9 @@ class InterpreterInput:
     execution_id: str
     plan: dict[str, Any]
     input: dict[str, Any] = field(default_factory=dict)
+    # Per node type, the limit its own work observes (webhook/LLM timeout, seconds): the
+    # workflow sizes each step's start_to_close_timeout from it, without reading settings.
+    step_limits: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,10 @@ class ExecutionFinish:
     output: Any = None
     error: str = ""
     skipped_nodes: list[str] = field(default_factory=list)
+    # Folded bookkeeping (see StepRecord): control-node records not yet written, and whether the
+    # run has yet to be marked running (a run with no work step).
+    records: list["StepRecord"] = field(default_factory=list)
+    run_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,18 @@ class StepRecord:
     status: str
     output: Any = None
     error: str = ""
+    at: str = ""  # workflow time of the change (ISO 8601), so a deferred write keeps true timings
+
+
+@dataclass(frozen=True)
+class StepRecords:
+    """Control-node records written together, by a local activity, when none can ride along a
+    work step (before an approval or a wait, which users watch)."""
+
+    tenant_id: int
+    execution_id: str
+    records: list[StepRecord] = field(default_factory=list)
+    run_id: str = ""  # set: mark the run running first
 
 
 @dataclass(frozen=True)
@@ -62,11 +81,15 @@ class StepInput:
     node_type: str
     data: dict[str, Any]
     variables: dict[str, Any]
+    # Bookkeeping folded into the step (no round trip of its own): control-node records to write
+    # first, and, on the run's first step, its run id to mark the run running.
+    records: list[StepRecord] = field(default_factory=list)
+    run_id: str = ""
 
 
 @dataclass(frozen=True)
 class StepOutput:
-    output: dict[str, Any]
+    output: dict[str, Any]  # values above the payload limit replaced by references (services.payloads)
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,28 @@ skipped is skipped in turn (dead-path elimination), so joins after decisions nev
 that become ready together run in parallel. Control nodes (start, decision, wait, end) are
 evaluated here; work nodes (e-mail, record update, webhook) and approvals are activities.
 
+Bookkeeping stays off the critical path (patch `FOLDED_BOOKKEEPING`; runs started before it replay
+the old path, one activity per record). Every node still gets its durable `StepExecution` row and
+live events, and the run its status, but no record costs a round trip of its own:
+- control-node records (start, decision, wait, end) are buffered with their workflow time and
+  written by the next work step's activity before it acts (`StepInput.records`), or by
+  `execution_finish`; the run's move to `running` rides along the first of them (`run_id`);
+- what users watch while the run waits (a wait's `waiting`, an approval opening, a vote) and the
+  finish are local activities: a database write inside the workflow task, no server round trip.
+A node type run as a child workflow (an agent) calls `_take_bookkeeping()` first, flushes it with
+`_flush()`, then `workflow.execute_child_workflow`, like approvals do.
+
+Step outputs above the payload limit arrive as references (`refs`); each work step is sent the
+outputs its data mentions, the others as references its activity reads back, so no payload grows
+with the run (see `_activity_variables`).
+
 No Django, no I/O: only temporalio, the standard library and the pure graph/expression/template
 modules, passed through the sandbox.
 """
 
 import asyncio
+import json
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -24,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.graph import durations
     from workflows.graph.compiler import Plan, PlanNode
     from workflows.graph.quorum import quorum_outcome
+    from workflows.temporal import refs
     from workflows.temporal.types import (
         ApprovalClose,
         ApprovalOpen,
@@ -38,7 +56,10 @@ with workflow.unsafe.imports_passed_through():
         StepInput,
         StepOutput,
         StepRecord,
+        StepRecords,
     )
+
+FOLDED_BOOKKEEPING = "folded-bookkeeping"
 
 BOOKKEEPING = {"start_to_close_timeout": timedelta(seconds=15), "retry_policy": RetryPolicy(maximum_attempts=10)}
 # E-mail and webhooks talk to the outside world: back off between attempts. Records are local.
@@ -49,7 +70,8 @@ WORK_STEP_OPTIONS = {
     },
     "WebhookNode": {
         "start_to_close_timeout": timedelta(seconds=60),
-        "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=2), backoff_coefficient=2, maximum_attempts=5),
+        # A first retry soon: most are a killed worker's step, which the receiver drops by webhook-id.
+        "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2, maximum_attempts=5),
     },
     # The gateway fails over between providers itself; retrying here covers "all were down".
     "LLMNode": {
@@ -61,6 +83,12 @@ WORK_STEP_OPTIONS = {
         "retry_policy": RetryPolicy(maximum_attempts=3),
     },
 }
+# A step's own limit (InterpreterInput.step_limits, from settings) plus this margin bounds one
+# attempt; heartbeats every second let a killed worker's attempt be retried after a few seconds.
+STEP_TIMEOUT_MARGIN_SECONDS = 15.0
+STEP_HEARTBEAT_TIMEOUT = timedelta(seconds=3)
+# Outputs sent inline to one work step, at most (the rest go as references): far below 2 MB.
+INLINE_VARIABLES_BYTES = 512 * 1024
 STATUS_SEVERITY = ["completed", "rejected", "cancelled", "failed"]
 
 
@@ -93,6 +121,7 @@ class InterpreterWorkflow:
         self._tenant_id = 0
         self._plan: Plan | None = None
         self._steps: dict[str, Any] = {}
+        self._folded = False
 
     @workflow.run
     async def run(self, data: InterpreterInput) -> InterpreterResult:
@@ -101,11 +130,17 @@ class InterpreterWorkflow:
         self._plan = Plan.from_dict(data.plan)
         self._steps: dict[str, Any] = {}
         self._input = data.input
-        await workflow.execute_activity(
-            "execution_started",
-            ExecutionStarted(data.tenant_id, data.execution_id, workflow.info().run_id),
-            **BOOKKEEPING,
-        )
+        self._step_limits = dict(data.step_limits)
+        self._pending: list[StepRecord] = []  # control-node records not yet written
+        self._stored: set[str] = set()  # nodes whose output is (or is written before) a row's output
+        self._announced = False  # the run's move to running is written, or rides along a pending write
+        self._folded = workflow.patched(FOLDED_BOOKKEEPING)
+        if not self._folded:
+            await workflow.execute_activity(
+                "execution_started",
+                ExecutionStarted(data.tenant_id, data.execution_id, workflow.info().run_id),
+                **BOOKKEEPING,
+            )
         skipped: set[str] = set()
         try:
             status, output = await self._walk(skipped)
@@ -117,11 +152,27 @@ class InterpreterWorkflow:
         for approval in self._approvals.values():
             if approval.outcome is None:  # cancelled while waiting for decisions
                 await self._close_approval(approval, "cancelled")
-        await workflow.execute_activity(
-            "execution_finish",
-            ExecutionFinish(data.tenant_id, data.execution_id, status, output, error, sorted(skipped)),
-            **BOOKKEEPING,
+        if not self._folded:
+            await workflow.execute_activity(
+                "execution_finish",
+                ExecutionFinish(data.tenant_id, data.execution_id, status, output, error, sorted(skipped)),
+                **BOOKKEEPING,
+            )
+            return InterpreterResult(status, output, error)
+        # The run id always rides along: marking running is idempotent, and the step that carried
+        # it may never have run (cancelled before it started).
+        finish = ExecutionFinish(
+            data.tenant_id,
+            data.execution_id,
+            status,
+            output,
+            error,
+            sorted(skipped),
+            records=self._pending,
+            run_id=workflow.info().run_id,
         )
+        self._pending = []
+        await workflow.execute_local_activity("execution_finish", finish, **BOOKKEEPING)
         return InterpreterResult(status, output, error)
 
     # Graph walking ---------------------------------------------------------------------------
@@ -191,8 +242,63 @@ class InterpreterWorkflow:
         return {"input": self._input, "steps": dict(self._steps), "variables": merged}
 
     async def _record(self, node: PlanNode, status: str, output: Any = None, error: str = "") -> None:
+        if self._folded:  # written by the next work step, local activity or the finish
+            at = workflow.now().isoformat()
+            self._pending.append(
+                StepRecord(self._tenant_id, self._execution_id, node.id, node.type, status, output, error, at)
+            )
+            return
         record = StepRecord(self._tenant_id, self._execution_id, node.id, node.type, status, output, error)
         await workflow.execute_activity("record_step", record, **BOOKKEEPING)
+
+    def _take_bookkeeping(self) -> tuple[list[StepRecord], str]:
+        """The pending records and, the first time, the run id to mark running: for the next write."""
+        records, self._pending = self._pending, []
+        run_id = "" if self._announced else workflow.info().run_id
+        self._announced = True
+        return records, run_id
+
+    def _written(self, records: list[StepRecord]) -> None:
+        """Records now committed: their nodes' outputs can travel by reference from here on."""
+        for record in records:
+            if record.output is not None and record.output is self._steps.get(record.node_id):
+                self._stored.add(record.node_id)
+
+    def _give_back(self, records: list[StepRecord]) -> None:
+        """Records a failed or cancelled carrier may not have written: the finish writes them."""
+        self._pending[:0] = records
+
+    async def _flush(self) -> None:
+        """Write pending bookkeeping now (local activity), before a wait users watch."""
+        records, run_id = self._take_bookkeeping()
+        if records or run_id:
+            batch = StepRecords(self._tenant_id, self._execution_id, records, run_id)
+            await workflow.execute_local_activity("record_steps", batch, **BOOKKEEPING)
+            self._written(records)
+
+    async def _bookkeeping_activity(self, name: str, arg: Any, **options: Any) -> Any:
+        """A bookkeeping call: a local activity once folded, a full activity for older runs."""
+        if self._folded:
+            return await workflow.execute_local_activity(name, arg, **options, **BOOKKEEPING)
+        return await workflow.execute_activity(name, arg, **options, **BOOKKEEPING)
+
+    def _activity_variables(self, node: PlanNode) -> dict[str, Any]:
+        """What a work step is sent: the input, and each step's output inline where the node's data
+        mentions that step (or everything, for `variables` or a stored template) up to a budget,
+        otherwise a reference its activity reads back. The activity merges `variables` itself."""
+        text = json.dumps(node.data, sort_keys=True)
+        everything = bool(node.data.get("template")) or re.search(r"\bvariables\b", text) is not None
+        inline: dict[str, Any] = {}
+        budget = INLINE_VARIABLES_BYTES
+        for node_id, output in self._steps.items():
+            mentioned = everything or re.search(r"\b" + re.escape(node_id) + r"\b", text) is not None
+            size = refs.size_of(output)
+            if node_id not in self._stored or (mentioned and size <= budget):
+                inline[node_id] = output
+                budget -= size
+            else:
+                inline[node_id] = refs.ref(node_id, [], size)
+        return {"input": self._input, "steps": inline}
 
     # Node kinds --------------------------------------------------------------------------------
 
@@ -214,6 +320,8 @@ class InterpreterWorkflow:
             until = durations.parse_datetime(templating.render(node.data["until"], self._variables(), field="until"))
             seconds = max(0.0, (until - workflow.now()).total_seconds())
         await self._record(node, "waiting", {"seconds": seconds})
+        if self._folded:
+            await self._flush()  # the monitor shows the wait while it lasts
         await workflow.sleep(seconds)
         self._steps[node.id] = {"waited_seconds": seconds}
         await self._record(node, "completed", self._steps[node.id])
@@ -228,17 +336,43 @@ class InterpreterWorkflow:
         return _Outcome(end_status=status, output=output)
 
     async def _work(self, node: PlanNode) -> _Outcome:
-        step = StepInput(self._tenant_id, self._execution_id, node.id, node.type, node.data, self._variables())
-        result = await workflow.execute_activity(
-            "run_step", step, result_type=StepOutput, **WORK_STEP_OPTIONS[node.type]
-        )
+        if not self._folded:
+            step = StepInput(self._tenant_id, self._execution_id, node.id, node.type, node.data, self._variables())
+            result = await workflow.execute_activity(
+                "run_step", step, result_type=StepOutput, **self._step_options(node)
+            )
+            self._steps[node.id] = result.output
+            return _Outcome()
+        records, run_id = self._take_bookkeeping()
+        variables = self._activity_variables(node)
+        step = StepInput(self._tenant_id, self._execution_id, node.id, node.type, node.data, variables, records, run_id)
+        try:
+            result = await workflow.execute_activity(
+                "run_step", step, result_type=StepOutput, **self._step_options(node)
+            )
+        except BaseException:
+            self._give_back(records)
+            raise
         self._steps[node.id] = result.output
+        self._stored.add(node.id)
+        self._written(records)
         return _Outcome()
+
+    def _step_options(self, node: PlanNode) -> dict[str, Any]:
+        """Timeouts sized to the step's own limit, and a short heartbeat timeout."""
+        options = dict(WORK_STEP_OPTIONS[node.type])
+        limit = self._step_limits.get(node.type)
+        if limit is not None:
+            options["start_to_close_timeout"] = timedelta(seconds=float(limit) + STEP_TIMEOUT_MARGIN_SECONDS)
+        options["heartbeat_timeout"] = STEP_HEARTBEAT_TIMEOUT
+        return options
 
     async def _approval(self, node: PlanNode) -> _Outcome:
         data = node.data
         message = templating.render(data["message"], self._variables(), field="message") if data.get("message") else ""
-        opened = await workflow.execute_activity(
+        if self._folded:
+            await self._flush()
+        opened = await self._bookkeeping_activity(
             "approval_open",
             ApprovalOpen(
                 self._tenant_id,
@@ -251,7 +385,6 @@ class InterpreterWorkflow:
                 message,
             ),
             result_type=ApprovalOpened,
-            **BOOKKEEPING,
         )
         approval = _Approval(
             opened.approval_id, node.id, str(data.get("quorum", "any")), set(opened.eligible_usernames)
@@ -272,7 +405,7 @@ class InterpreterWorkflow:
 
     async def _close_approval(self, approval: _Approval, status: str, *, timed_out: bool = False) -> None:
         close = ApprovalClose(self._tenant_id, approval.approval_id, status, timed_out)
-        await workflow.execute_activity("approval_close", close, **BOOKKEEPING)
+        await self._bookkeeping_activity("approval_close", close)
 
     # Approval decisions (Temporal Update) ------------------------------------------------------
 
@@ -285,7 +418,7 @@ class InterpreterWorkflow:
         _check_vote(approval, vote)
         approval.votes[vote.username] = vote.decision  # before the await: a second vote is refused
         record = ApprovalVoteRecord(self._tenant_id, approval.approval_id, vote.username, vote.decision, vote.comment)
-        await workflow.execute_activity("approval_record_vote", record, **BOOKKEEPING)
+        await self._bookkeeping_activity("approval_record_vote", record)
         approvals = sum(1 for d in approval.votes.values() if d == "approve")
         rejections = len(approval.votes) - approvals
         if approval.outcome is None:
