@@ -29,8 +29,27 @@ def payloads_in(message: Message) -> Iterator[Payload]:
             yield from payloads_in(value)
 
 
+# In its own markers the SDK writes its bookkeeping in plain JSON: a `workflow.patched` marker holds
+# the patch id, a local activity's marker its id, type and attempt beside the `result`, which is
+# the only part that is the workflow's data.
+PATCH_MARKER = "core_patch"
+SDK_MARKER_DETAILS = {"data"}
+
+
 def history_payloads(history: WorkflowHistory) -> list[Payload]:
-    return [payload for event in history.events for payload in payloads_in(event)]
+    """Every payload of the workflow's own data in `history` (inputs, results, failures, memos...)."""
+    payloads = []
+    for event in history.events:
+        if event.HasField("marker_recorded_event_attributes"):
+            marker = event.marker_recorded_event_attributes
+            if marker.marker_name == PATCH_MARKER:
+                continue
+            for name, value in marker.details.items():
+                if name not in SDK_MARKER_DETAILS:
+                    payloads.extend(payloads_in(value))
+            continue
+        payloads.extend(payloads_in(event))
+    return payloads
 
 
 def raw_bytes(history: WorkflowHistory) -> bytes:
