@@ -85,8 +85,9 @@ class StatusMoves:
 class StartKind:
     """What an app registers for one kind of row.
 
-    `launch(row)` starts the row's workflow, idempotent by its workflow id, and records what
-    its app keeps about a started row; it raises when Temporal could not take it. `moves`
+    `launch(row)` starts the row's workflow, idempotent by its workflow id, and returns the fields
+    its app keeps about a started row (stored with the row's "started" mark in one UPDATE), or
+    None; it raises when Temporal could not take it. `moves`
     changes the row's `status` when it starts (if still `owed`) or is given up; `give_up(row)`
     does what else its app needs, in the transaction that gives the locked row up (its
     `error` is set by then).
@@ -94,7 +95,7 @@ class StartKind:
 
     name: str
     model: type[models.Model]
-    launch: Callable[[Any], None]
+    launch: Callable[[Any], dict[str, Any] | None]
     moves: StatusMoves | None = None
     give_up: Callable[[Any], None] | None = None
 
@@ -112,17 +113,21 @@ def owed_from(now: datetime | None = None) -> datetime:
     return (now or timezone.now()) + FIRST_RELAY_DELAY
 
 
-def start_after_commit(*, kind: str, pk: Any, background: bool = False) -> None:
+def start_after_commit(*, kind: str, pk: Any, background: bool = False, row: Any = None) -> None:
     """Try the row's start once after commit; whatever fails is left to the relay.
 
     Never raises: a caller answers its client whether Temporal took the start or not. With
     `background`, the try runs on a small shared thread pool so the caller never waits for
-    Temporal (inbound webhooks answer the sender at once).
+    Temporal (inbound webhooks answer the sender at once). `row`, the instance just saved, spares
+    reading it again.
+
+    This first try needs no claim: the relay leaves a new row alone for `FIRST_RELAY_DELAY`, far
+    longer than one try may take, so nobody else tries it meanwhile.
     """
     if background:
-        transaction.on_commit(lambda: _background_pool().submit(_try_in_thread, kind, pk))
+        transaction.on_commit(lambda: _background_pool().submit(_first_try_in_thread, kind, pk))
     else:
-        transaction.on_commit(lambda: _try_quietly(kind, pk))
+        transaction.on_commit(lambda: _first_try(kind, pk, row))
 
 
 def start_now(*, kind: str, pk: Any, now: datetime | None = None) -> str:
@@ -136,21 +141,54 @@ def start_now(*, kind: str, pk: Any, now: datetime | None = None) -> str:
     if row is None:
         return outcome
     try:
-        spec.launch(row)
+        kept = spec.launch(row)
     except StartRefused as exc:
         _record_failure(spec, pk, str(exc), give_up=True)
         return FAILED
     except Exception as exc:
-        error = str(exc) if isinstance(exc, StartFailed) else f"Could not start the workflow: {exc}"
+        error = _error_of(exc)
         logger.warning("could not start %s %s (attempt %s): %s", kind, pk, row.attempts, error)
         _record_failure(spec, pk, error)
         raise
-    done: dict[str, Any] = {"next_attempt_at": None, "error": ""}
+    _mark_started(spec, pk, kept)
+    return STARTED
+
+
+def _mark_started(spec: StartKind, pk: Any, kept: dict[str, Any] | None, *, count_try: bool = False) -> None:
+    done: dict[str, Any] = {"next_attempt_at": None, "error": "", **(kept or {})}
+    if count_try:  # a try that was not claimed (and counted) beforehand
+        done["attempts"] = F("attempts") + 1
     if spec.moves is not None:
         moves = spec.moves
         done["status"] = Case(When(status=moves.owed, then=Value(moves.started)), default=F("status"))
     spec.model.objects.filter(pk=pk, next_attempt_at__isnull=False).update(**done)
-    return STARTED
+
+
+def _error_of(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, StartFailed) else f"Could not start the workflow: {exc}"
+
+
+def _first_try(kind: str, pk: Any, row: Any = None) -> None:
+    """The try right after commit (see `start_after_commit`): counted once it has failed."""
+    spec = _kinds[kind]
+    try:
+        if row is None and (row := spec.model.objects.filter(pk=pk, next_attempt_at__isnull=False).first()) is None:
+            return
+        try:
+            kept = spec.launch(row)
+        except StartRefused as exc:
+            _record_failure(spec, pk, str(exc), give_up=True)
+            return
+        except Exception as exc:
+            error = _error_of(exc)
+            logger.warning("could not start %s %s (first attempt): %s; left for the relay", kind, pk, error)
+            spec.model.objects.filter(pk=pk, next_attempt_at__isnull=False).update(
+                attempts=F("attempts") + 1, error=error
+            )
+            return
+        _mark_started(spec, pk, kept, count_try=True)
+    except Exception:  # the database itself may be what failed; the row stays owed for the relay
+        logger.exception("first start of %s %s left for the relay", kind, pk)
 
 
 def relay_due(*, kind: str, limit: int = 100, now: datetime | None = None) -> int:
@@ -301,9 +339,9 @@ def _background_pool() -> ThreadPoolExecutor:
         return _pool
 
 
-def _try_in_thread(kind: str, pk: Any) -> None:
+def _first_try_in_thread(kind: str, pk: Any) -> None:
     close_old_connections()
     try:
-        _try_quietly(kind, pk)
+        _first_try(kind, pk)
     finally:
         connections.close_all()

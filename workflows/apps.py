@@ -16,7 +16,7 @@ class WorkflowsConfig(AppConfig):
             starts.StartKind(
                 executions.START_KIND,
                 WorkflowExecution,
-                launch=lambda execution: executions.execution_launch(execution=execution),
+                launch=lambda execution: executions.execution_workflow_start(execution=execution),
                 give_up=executions.execution_give_up,
             )
         )

@@ -128,7 +128,6 @@ class WorkflowViewSet(viewsets.ModelViewSet):
         execution = executions.execution_start(
             tenant=request.tenant, definition=self.get_object(), input=data["input"], actor=request.user
         )
-        execution.refresh_from_db()
         return Response(ExecutionSerializer(execution).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(parameters=[STATUS_FILTER], responses=ExecutionSerializer(many=True))

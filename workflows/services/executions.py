@@ -74,7 +74,7 @@ def execution_start(
         data={"workflow": definition.slug, "version": version.number},
     )
     if start:
-        starts.start_after_commit(kind=START_KIND, pk=execution.pk)
+        starts.start_after_commit(kind=START_KIND, pk=execution.pk, row=execution)
     return execution
 
 
@@ -89,10 +89,19 @@ def execution_give_up(execution: WorkflowExecution) -> None:
 
 
 def execution_launch(*, execution: WorkflowExecution) -> None:
-    """Start the run's workflow now, or raise why Temporal could not.
+    """Start the run's workflow now and keep its Temporal run id, or raise why Temporal could not.
 
     A workflow already started under the run's id counts as started, so a caller may retry
     after an error without ever starting a second workflow.
+    """
+    if kept := execution_workflow_start(execution=execution):
+        WorkflowExecution.objects.for_tenant(execution.tenant_id).filter(pk=execution.pk, run_id="").update(**kept)
+
+
+def execution_workflow_start(*, execution: WorkflowExecution) -> dict[str, Any] | None:
+    """Start the run's workflow; the fields to keep on the row (its run id), None if it had started.
+
+    `mono.starts` stores them with the row's "started" mark, in one UPDATE.
     """
     attributes = TypedSearchAttributes(
         [
@@ -113,11 +122,7 @@ def execution_launch(*, execution: WorkflowExecution) -> None:
         # Even once the first run has closed, its id is never started again.
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
     )
-    if handle is not None:
-        run_id = handle.first_execution_run_id or ""
-        WorkflowExecution.objects.for_tenant(execution.tenant_id).filter(pk=execution.pk, run_id="").update(
-            run_id=run_id
-        )
+    return {"run_id": handle.first_execution_run_id or ""} if handle is not None else None
 
 
 def step_limits() -> dict[str, float]:
