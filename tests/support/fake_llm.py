@@ -28,10 +28,16 @@ from typing import Any, Self
 
 @dataclass(frozen=True)
 class Reply:
-    """Answer normally; `text=None` echoes the last user message, `finish_reason=None` is the provider's "done"."""
+    """Answer normally; `text=None` echoes the last user message, `finish_reason=None` is the provider's "done".
+
+    `tool_calls` (`(name, arguments)` pairs) makes the answer ask for those tools in the provider's
+    native format (OpenAI/Mistral `tool_calls`, Anthropic `tool_use` blocks); the text is then empty
+    unless given.
+    """
 
     text: str | None = None
     finish_reason: str | None = None
+    tool_calls: tuple[tuple[str, dict[str, Any]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -258,6 +264,8 @@ def _text_of(content: object) -> str:
 def _reply_text(reply: Reply, body: dict[str, Any]) -> str:
     if reply.text is not None:
         return reply.text
+    if reply.tool_calls:
+        return ""
     users = [message for message in body.get("messages", []) if message.get("role") == "user"]
     return _text_of(users[-1]["content"]) if users else ""
 
@@ -272,17 +280,34 @@ def _pieces(text: str) -> list[str]:
     return [word if index == 0 else f" {word}" for index, word in enumerate(words)] if text else []
 
 
+def _call_ids(reply: Reply, request: RecordedRequest) -> list[str]:
+    # Unique per request and call, like the providers' own ids.
+    return [f"call_{request.request_id}_{index}" for index in range(len(reply.tool_calls))]
+
+
+def _openai_tool_calls(reply: Reply, request: RecordedRequest) -> list[dict[str, Any]]:
+    return [
+        {"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
+        for call_id, (name, arguments) in zip(_call_ids(reply, request), reply.tool_calls, strict=True)
+    ]
+
+
 def _completion(dialect: str, reply: Reply, request: RecordedRequest) -> dict[str, Any]:
     body, text = request.body, _reply_text(reply, request.body)
-    usage_in, usage_out = _input_words(body), _words(text)
+    usage_in, usage_out = _input_words(body), _words(text) + len(reply.tool_calls)
     if dialect == "anthropic":
+        blocks: list[dict[str, Any]] = [{"type": "text", "text": text}] if text or not reply.tool_calls else []
+        blocks += [
+            {"type": "tool_use", "id": call_id, "name": name, "input": arguments}
+            for call_id, (name, arguments) in zip(_call_ids(reply, request), reply.tool_calls, strict=True)
+        ]
         return {
             "id": f"msg_{request.request_id}",
             "type": "message",
             "role": "assistant",
             "model": body.get("model"),
-            "content": [{"type": "text", "text": text}],
-            "stop_reason": reply.finish_reason or "end_turn",
+            "content": blocks,
+            "stop_reason": reply.finish_reason or ("tool_use" if reply.tool_calls else "end_turn"),
             "stop_sequence": None,
             "usage": {"input_tokens": usage_in, "output_tokens": usage_out},
         }
@@ -294,8 +319,12 @@ def _completion(dialect: str, reply: Reply, request: RecordedRequest) -> dict[st
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": text},
-                "finish_reason": reply.finish_reason or "stop",
+                "message": {
+                    "role": "assistant",
+                    "content": text if text or not reply.tool_calls else None,
+                    **({"tool_calls": _openai_tool_calls(reply, request)} if reply.tool_calls else {}),
+                },
+                "finish_reason": reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop"),
                 "logprobs": None,
             }
         ],
@@ -324,7 +353,15 @@ def _sse_events(dialect: str, outcome: Reply | Error, request: RecordedRequest) 
         error = _mistral_error(outcome) if dialect == "mistral" else _openai_error(outcome)
         return [*events, "data: " + json.dumps(error) + "\n\n"]
     events += [chunk({"content": piece}) for piece in _pieces(text)]
-    finish = reply.finish_reason or "stop"
+    for index, call in enumerate(_openai_tool_calls(reply, request)):
+        # As OpenAI streams them: id and name first, then the arguments in fragments.
+        head_piece = {"index": index, "id": call["id"], "type": "function"}
+        events.append(chunk({"tool_calls": [{**head_piece, "function": {"name": call["function"]["name"]}}]}))
+        text_args = call["function"]["arguments"]
+        for start in range(0, len(text_args), 7):
+            fragment = {"index": index, "function": {"arguments": text_args[start : start + 7]}}
+            events.append(chunk({"tool_calls": [fragment]}))
+    finish = reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
     if dialect == "mistral":
         # Mistral puts the usage on the chunk that carries the finish reason.
         events.append(chunk({"content": ""}, finish, usage=usage))
