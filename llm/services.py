@@ -20,7 +20,7 @@ from llm.gateway import failover, targets
 from llm.gateway.calls import Call, Result
 from llm.limits import RateLimited
 from llm.models import LLMBatch, PromptTemplate, PromptTemplateVersion, ProviderCredential
-from llm.providers.base import ChatMessage
+from llm.providers.base import ChatMessage, ToolSpec
 from llm.route_parsing import Candidate, RouteError, parse_route
 from llm.temporal.types import BatchInput
 from llm.temporal.workflows import LLMBatchWorkflow
@@ -120,6 +120,34 @@ def llm_call(
         user_id=user_id,
         execution_id=execution_id,
         node_id=node_id,
+    )
+
+
+def llm_tool_call(
+    *,
+    tenant_id: int,
+    spec: PromptSpec,
+    messages: tuple[ChatMessage, ...],
+    tools: tuple[ToolSpec, ...],
+    scope: str = "workflow",
+    execution_id: str = "",
+    node_id: str = "",
+) -> Call:
+    """Prepare a gateway call for one agent turn: a transcript already rendered, and the tools offered.
+
+    The spec gives only the route (or provider + model) and sampling; never cached, as each turn
+    acts on the world through its tool calls.
+    """
+    return Call(
+        tenant_id=tenant_id,
+        candidates=candidates_for(spec),
+        messages=messages,
+        temperature=spec.temperature,
+        max_tokens=spec.max_tokens,
+        scope=scope,
+        execution_id=execution_id,
+        node_id=node_id,
+        tools=tools,
     )
 
 

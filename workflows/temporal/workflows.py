@@ -17,7 +17,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from mono.kernel import expressions, templating
@@ -25,6 +25,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.graph.compiler import Plan, PlanNode
     from workflows.graph.quorum import quorum_outcome
     from workflows.temporal.types import (
+        AgentInput,
+        AgentResult,
         ApprovalClose,
         ApprovalOpen,
         ApprovalOpened,
@@ -174,6 +176,7 @@ class InterpreterWorkflow:
             "WaitNode": self._wait,
             "ApprovalNode": self._approval,
             "EndNode": self._end,
+            "AgentNode": self._agent,
         }.get(node.type, self._work)
         try:
             return await handler(node)
@@ -233,6 +236,22 @@ class InterpreterWorkflow:
             "run_step", step, result_type=StepOutput, **WORK_STEP_OPTIONS[node.type]
         )
         self._steps[node.id] = result.output
+        return _Outcome()
+
+    async def _agent(self, node: PlanNode) -> _Outcome:
+        # The agent's loop is one durable child workflow (workflows.temporal.agent); its result is
+        # recorded here like any step's.
+        agent = AgentInput(self._tenant_id, self._execution_id, node.id, node.data, self._variables())
+        try:
+            result = await workflow.execute_child_workflow(
+                "Agent", agent, id=f"{self._execution_id}-agent-{node.id}", result_type=AgentResult
+            )
+        except ChildWorkflowError as exc:
+            reason = _root_cause(exc)
+            await self._record(node, "failed", error=reason)
+            raise StepFailed(node, reason) from exc
+        self._steps[node.id] = result.output
+        await self._record(node, "completed", result.output)
         return _Outcome()
 
     async def _approval(self, node: PlanNode) -> _Outcome:
@@ -305,6 +324,13 @@ class InterpreterWorkflow:
         node = self._plan.nodes.get(vote.node_id) if self._plan else None
         if node is None or node.type != "ApprovalNode" or vote.node_id in self._steps:
             raise ApplicationError(f"approval {vote.node_id} is not open", type="ApprovalClosed")
+
+
+def _root_cause(error: BaseException) -> str:
+    """The innermost failure's message (a child's activity error wraps the business reason)."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    return str(error)
 
 
 def _check_vote(approval: _Approval, vote: ApprovalVote) -> None:
