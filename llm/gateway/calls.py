@@ -22,6 +22,7 @@ class Call:
     execution_id: str = ""
     node_id: str = ""
     tools: tuple[ToolSpec, ...] = ()
+    operation = "chat"  # what its usage rows record (media calls say image or transcription)
 
     @classmethod
     def from_dict(cls, data: dict) -> "Call":

@@ -295,3 +295,44 @@ def function_message(message: ChatMessage) -> dict[str, Any]:
         ]
         return {"role": "assistant", "content": message.content or None, "tool_calls": calls}
     return {"role": message.role, "content": message.content}
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    """Generate `n` images of `size` (and `quality`, when the model takes one) from `prompt`."""
+
+    model: str
+    prompt: str
+    size: str
+    quality: str = ""
+    n: int = 1
+    timeout_seconds: float = 120.0
+
+
+@dataclass(frozen=True)
+class ImageResponse:
+    images: tuple[bytes, ...]
+    revised_prompt: str
+    provider_request_id: str
+    model: str
+
+
+@dataclass(frozen=True)
+class TranscriptionRequest:
+    """Transcribe `audio` (the file's bytes, of `content_type`); `language` is an ISO-639-1 hint."""
+
+    model: str
+    audio: bytes = field(repr=False)
+    filename: str
+    content_type: str
+    language: str = ""
+    timeout_seconds: float = 120.0
+
+
+@dataclass(frozen=True)
+class TranscriptionResponse:
+    text: str
+    language: str
+    duration: float  # seconds of audio
+    provider_request_id: str
+    model: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,12 +12,16 @@ import openai
 from llm.providers.base import (
     ChatMessage,
     ErrorKind,
+    ImageRequest,
+    ImageResponse,
     LLMRequest,
     LLMResponse,
     ProviderConfig,
     ProviderError,
     StreamDelta,
     ToolCall,
+    TranscriptionRequest,
+    TranscriptionResponse,
     count_or_zero,
     function_message,
     function_tool,
@@ -107,6 +112,58 @@ class OpenAIProvider:
             provider_request_id=request_id,
             model=model,
             tool_calls=tuple(ToolCall(c["id"], c["name"], c["arguments"] or "{}") for _, c in sorted(calls.items())),
+        )
+
+    def generate_images(self, request: ImageRequest) -> ImageResponse:
+        """Generate images (`images.generate`), answered in base64 and returned as bytes."""
+        arguments: dict[str, Any] = {
+            "model": request.model,
+            "prompt": request.prompt,
+            "n": request.n,
+            "size": request.size,
+            "timeout": request.timeout_seconds,
+        }
+        if request.quality:
+            arguments["quality"] = request.quality
+        if request.model.startswith("dall-e"):
+            # The DALL-E models answer with URLs unless asked otherwise; gpt-image-1 only speaks base64.
+            arguments["response_format"] = "b64_json"
+        try:
+            result = self._client.images.generate(**arguments)
+        except (openai.APIError, httpx2.TransportError) as exc:
+            raise self._error(exc) from exc
+        data = result.data or []
+        return ImageResponse(
+            images=tuple(base64.b64decode(item.b64_json) for item in data if item.b64_json),
+            revised_prompt=next((item.revised_prompt for item in data if item.revised_prompt), "") or "",
+            provider_request_id=result._request_id or "",
+            model=request.model,
+        )
+
+    def transcribe(self, request: TranscriptionRequest) -> TranscriptionResponse:
+        """Transcribe audio (`audio.transcriptions.create`), with its language and duration when known."""
+        # whisper-1 states language and duration in `verbose_json`; the gpt-4o models only speak `json`.
+        verbose = request.model.startswith("whisper")
+        arguments: dict[str, Any] = {
+            "model": request.model,
+            "file": (request.filename, request.audio, request.content_type),
+            "response_format": "verbose_json" if verbose else "json",
+            "timeout": request.timeout_seconds,
+        }
+        if request.language:
+            arguments["language"] = request.language
+        try:
+            result = self._client.audio.transcriptions.create(**arguments)
+        except (openai.APIError, httpx2.TransportError) as exc:
+            raise self._error(exc) from exc
+        usage = getattr(result, "usage", None)
+        duration = getattr(result, "duration", None) or getattr(usage, "seconds", None) or 0.0
+        return TranscriptionResponse(
+            text=result.text,
+            language=getattr(result, "language", None) or request.language,
+            duration=float(duration),
+            provider_request_id=getattr(result, "_request_id", None) or "",
+            model=request.model,
         )
 
     def _arguments(self, request: LLMRequest) -> dict[str, Any]:

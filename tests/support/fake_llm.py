@@ -14,6 +14,9 @@ Token counts are word counts, so tests can predict them.
 
 from __future__ import annotations
 
+import base64
+import email.parser
+import email.policy
 import itertools
 import json
 import sys
@@ -72,6 +75,32 @@ class RecordedRequest:
     headers: dict[str, str]
     body: dict[str, Any]
     request_id: str
+
+
+MEDIA_PATHS = ("/v1/images/generations", "/v1/audio/transcriptions")
+# Every transcription is this long, so tests can predict its cost.
+TRANSCRIPTION_SECONDS = 90.0
+# A 1x1 PNG: what every generated image is.
+TINY_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+)
+
+
+def _multipart_fields(content_type: str, raw: bytes) -> dict[str, Any]:
+    """A multipart form's text fields, and each file as `{name: {"filename", "size", "content_type"}}`."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"content-type: " + content_type.encode() + b"\r\n\r\n" + raw
+    )
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True) or b""
+        if part.get_filename():
+            kind = part.get_content_type()
+            fields[name] = {"filename": part.get_filename(), "size": len(payload), "content_type": kind}
+        else:
+            fields[name] = payload.decode()
+    return fields
 
 
 _ANTHROPIC_ERROR_TYPES = {
@@ -191,14 +220,19 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0].split("#", 1)[0]
         provider = path.strip("/").split("/", 1)[0]
         length = int(self.headers.get("content-length") or 0)
-        body = json.loads(self.rfile.read(length) or b"{}")
+        raw = self.rfile.read(length)
         headers = {name.lower(): value for name, value in self.headers.items()}
+        multipart = headers.get("content-type", "").startswith("multipart/")
+        body = _multipart_fields(headers["content-type"], raw) if multipart else json.loads(raw or b"{}")
         request = fake.record(provider, path, headers, body)
         dialect = "anthropic" if path.endswith("/v1/messages") else "mistral" if provider == "mistral" else "openai"
-        if not path.endswith(("/v1/messages", "/v1/chat/completions")):
+        if not path.endswith(("/v1/messages", "/v1/chat/completions", *MEDIA_PATHS)):
             self._json(404, _openai_error(Error(404, "no such route", code="not_found")), request)
             return
         outcome = fake.next_outcome(provider)
+        if path.endswith(MEDIA_PATHS):
+            self._media(path, outcome, request)
+            return
         if isinstance(outcome, Delay):
             if fake.stopping.wait(outcome.seconds):
                 self.close_connection = True  # shutting down: leave the request unanswered
@@ -210,6 +244,27 @@ class _Handler(BaseHTTPRequestHandler):
             self._stream(dialect, outcome, request)
         else:
             self._json(200, _completion(dialect, outcome, request), request)
+
+    def _media(self, path: str, outcome: Outcome, request: RecordedRequest) -> None:
+        """OpenAI's images (base64 PNGs) and transcriptions (json or verbose_json) endpoints."""
+        if isinstance(outcome, Delay):
+            outcome = outcome.then or Reply()
+        if isinstance(outcome, Error):
+            self._error("openai", outcome, request)
+            return
+        body = request.body
+        if path.endswith("/images/generations"):
+            image = {"b64_json": base64.b64encode(TINY_PNG).decode(), "revised_prompt": f"revised: {body['prompt']}"}
+            self._json(200, {"created": int(time.time()), "data": [image] * int(body.get("n", 1))}, request)
+            return
+        text = outcome.text if outcome.text is not None else "hello from the fake transcriber"
+        answer: dict[str, Any] = {"text": text}
+        if body.get("response_format") == "verbose_json":
+            answer |= {"task": "transcribe", "language": body.get("language") or "english"}
+            answer |= {"duration": TRANSCRIPTION_SECONDS, "segments": []}
+        else:
+            answer["usage"] = {"type": "duration", "seconds": TRANSCRIPTION_SECONDS}
+        self._json(200, answer, request)
 
     def _error(self, dialect: str, error: Error, request: RecordedRequest) -> None:
         extra = {"retry-after": str(error.retry_after)} if error.retry_after is not None else {}
