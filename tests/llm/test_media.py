@@ -12,9 +12,14 @@ from jobs.models import MediaAsset
 from jobs.services import media as media_services
 from llm import services
 from llm.models import LLMUsage, ModelPrice
-from tests.jobs.conftest import media_root  # noqa: F401  (fixture)
 from tests.llm.conftest import api_as
 from tests.support.fake_llm import TINY_PNG, Error
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media-root")
+    return tmp_path / "media-root"
 
 
 @pytest.fixture
@@ -39,7 +44,7 @@ def wav_bytes(seconds: float = 0.1) -> bytes:
     return buffer.getvalue()
 
 
-def test_an_image_is_stored_as_a_tenant_asset_with_its_usage_and_cost(fake_llm, acme, media_prices, media_root):  # noqa: F811
+def test_an_image_is_stored_as_a_tenant_asset_with_its_usage_and_cost(fake_llm, acme, media_prices, media_root):
     response = api_as(acme, "erin").post(
         "/api/v1/llm/images",
         {
@@ -69,7 +74,7 @@ def test_an_image_is_stored_as_a_tenant_asset_with_its_usage_and_cost(fake_llm, 
                           "audio_seconds": 0.0, "cost": "0.0400000000"}]  # fmt: skip
 
 
-def test_images_fail_over_along_the_route_with_a_usage_row_per_attempt(fake_llm, acme, media_prices, media_root):  # noqa: F811
+def test_images_fail_over_along_the_route_with_a_usage_row_per_attempt(fake_llm, acme, media_prices, media_root):
     services.credential_save(
         tenant=acme, name="backup", kind="openai_compatible", base_url=fake_llm.compatible_url("backup"), api_key="k"
     )
@@ -98,7 +103,7 @@ def test_bad_image_requests_are_400_naming_the_field(fake_llm, acme, media_price
     assert fake_llm.hits("openai") == 0 and not LLMUsage.objects.exists()
 
 
-def test_a_provider_refusal_is_502_with_its_kind(fake_llm, acme, media_prices, media_root):  # noqa: F811
+def test_a_provider_refusal_is_502_with_its_kind(fake_llm, acme, media_prices, media_root):
     fake_llm.script("openai", [Error(400, message="unsafe", code="content_policy_violation")])
     response = api_as(acme, "erin").post("/api/v1/llm/images", {"model": "dall-e-3", "prompt": "x"}, format="json")
     assert response.status_code == 502 and response.json()["kind"] == "content_policy"
@@ -121,7 +126,7 @@ def test_a_transcription_answers_text_language_duration_and_costs_per_minute(fak
     assert (row.operation, row.audio_seconds, row.cost) == ("transcription", Decimal("90"), Decimal("0.009"))
 
 
-def test_a_media_asset_can_be_transcribed_but_not_another_tenants(fake_llm, acme, globex, media_prices, media_root):  # noqa: F811
+def test_a_media_asset_can_be_transcribed_but_not_another_tenants(fake_llm, acme, globex, media_prices, media_root):
     mine = media_services.media_upload(tenant=acme, upload=SimpleUploadedFile("a.wav", wav_bytes()))
     theirs = media_services.media_upload(tenant=globex, upload=SimpleUploadedFile("b.wav", wav_bytes()))
     api = api_as(acme, "erin")
@@ -142,3 +147,44 @@ def test_a_file_that_is_not_audio_or_too_large_is_400_naming_file(fake_llm, acme
     response = api.post("/api/v1/llm/transcriptions", {"file": large}, format="multipart")
     assert response.status_code == 400 and "larger" in response.json()["file"]
     assert fake_llm.hits("openai") == 0
+
+
+def test_image_and_transcribe_nodes_pass_asset_ids_and_text_to_later_steps(
+    fake_llm, acme, media_prices, media_root, start_workers
+):
+    from tenants.selectors import active_tenant_refs
+    from tests.workflows import graphs
+    from tests.workflows.conftest import wait_result
+    from workflows.models import StepExecution
+    from workflows.services import definitions, executions
+
+    start_workers(tenant_source=active_tenant_refs)
+    audio = media_services.media_upload(tenant=acme, upload=SimpleUploadedFile("memo.wav", wav_bytes()))
+    graph = graphs.graph(
+        graphs.START,
+        graphs.node("draw", "image", model="dall-e-3", prompt="A {{ input.thing }}"),
+        graphs.node("listen", "transcribe", media="{{ input.audio }}", model="whisper-1"),
+        graphs.node("end", "EndNode", status="completed", output={"said": "{{ steps.listen.text }}"}),
+        graphs.edge("start", "draw"),
+        graphs.edge("draw", "listen"),
+        graphs.edge("listen", "end"),
+    )
+    definition = definitions.definition_create(tenant=acme, name="Media", graph=graph)
+    execution = wait_result(
+        executions.execution_start(tenant=acme, definition=definition, input={"thing": "boat", "audio": audio.pk})
+    )
+    assert execution.status == "completed", execution.error
+    assert execution.output == {"said": "hello from the fake transcriber"}
+    steps = {s.node_id: s.output for s in StepExecution.objects.for_tenant(acme).filter(execution=execution)}
+    [image_id] = steps["draw"]["assets"]
+    assert MediaAsset.objects.for_tenant(acme).get(pk=image_id).content_type == "image/png"
+    assert steps["listen"] == {
+        "media": audio.pk, "text": "hello from the fake transcriber", "language": "english", "duration": 90.0,
+        "cost": "0.0090000000",
+    }  # fmt: skip
+    assert fake_llm.requests[0].body["prompt"] == "A boat"
+    usage = LLMUsage.objects.for_tenant(acme).filter(execution_id=execution.id).order_by("created_at")
+    assert [(u.operation, u.node_id, u.scope) for u in usage] == [
+        ("image", "draw", "workflow"),
+        ("transcription", "listen", "workflow"),
+    ]

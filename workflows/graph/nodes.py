@@ -297,9 +297,11 @@ def _llm(data: _Data) -> None:
         data.problem("invalid_schema", "output_schema", f"output_schema: {problem}")
 
 
-def _model_choice(data: _Data) -> None:
-    """`route`, or `provider` + `model`, as the LLM nodes take them."""
-    if data.present("provider") != data.present("model"):
+def _model_choice(data: _Data, *, bare_model: bool = False) -> None:
+    """`route`, or `provider` + `model`, as the LLM nodes take them (`bare_model`: a model alone is OpenAI's)."""
+    if bare_model and data.present("model") and not data.present("provider"):
+        pass
+    elif data.present("provider") != data.present("model"):
         data.problem(
             "missing_field", "model" if data.present("provider") else "provider", "name both provider and model"
         )
@@ -384,6 +386,31 @@ def _agent(data: _Data) -> None:
         data.problem("invalid_schema", "output_schema", f"output_schema: {problem}")
 
 
+def _image(data: _Data) -> None:
+    """Images from a prompt template through the gateway; stored as media assets (the output has their ids)."""
+    _model_choice(data, bare_model=True)
+    data.template("prompt", required=True, what="what to draw, a template")
+    size = data.raw.get("size")
+    if size in (None, ""):
+        data.out["size"] = "1024x1024"
+    elif not (isinstance(size, str) and re.fullmatch(r"\d{2,5}x\d{2,5}", size)):
+        data.problem("invalid_field", "size", f"size must be WIDTHxHEIGHT such as 1024x1024, not {size!r}")
+    n = data.raw.get("n")
+    if n in (None, ""):
+        data.out["n"] = 1
+    elif not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 10:
+        data.problem("invalid_field", "n", "n must be a whole number of images from 1 to 10")
+
+
+def _transcribe(data: _Data) -> None:
+    """Transcribe an audio media asset (`media`: its id, or a template giving it) through the gateway."""
+    _model_choice(data, bare_model=True)
+    media = data.raw.get("media")
+    if isinstance(media, int) and not isinstance(media, bool):
+        return
+    data.template("media", required=True, what="the id of an audio media asset, or a template giving it")
+
+
 def agent_workflow_tools(data: Mapping[str, Any]) -> list[tuple[str, int]]:
     """`(field, definition id)` of every workflow action among an agent node's tools."""
     found = []
@@ -439,6 +466,8 @@ NODE_TYPES: dict[str, NodeType] = {
         NodeType("WebhookNode", "webhook", _webhook),
         NodeType("LLMNode", "llm", _llm),
         NodeType("AgentNode", "agent", _agent),
+        NodeType("ImageNode", "image", _image),
+        NodeType("TranscribeNode", "transcribe", _transcribe),
         NodeType("EndNode", "end", _end, can_have_outgoing=False),
     )
 }

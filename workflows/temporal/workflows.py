@@ -58,6 +58,14 @@ WORK_STEP_OPTIONS = {
         "start_to_close_timeout": timedelta(minutes=5),
         "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coefficient=2, maximum_attempts=4),
     },
+    "ImageNode": {
+        "start_to_close_timeout": timedelta(minutes=5),
+        "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coefficient=2, maximum_attempts=4),
+    },
+    "TranscribeNode": {
+        "start_to_close_timeout": timedelta(minutes=5),
+        "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coefficient=2, maximum_attempts=4),
+    },
     "UpdateRecordNode": {
         "start_to_close_timeout": timedelta(seconds=15),
         "retry_policy": RetryPolicy(maximum_attempts=3),
