@@ -55,6 +55,14 @@ DEBUG=0 (as in production: no per-query logging) and DATABASE_CONN_MAX_AGE=60 (t
 threads keep their database connection between activities; set DATABASE_CONN_MAX_AGE=0 in the
 environment to reconnect around every activity, as the test suite does. `BENCH_QUICK=1` sends a few
 requests per path and batches of 4 items at concurrency 1 and 2: a smoke run, not figures.
+
+3. Agent loop overhead per model turn: an agent node (route above, one webhook tool answered at once
+   by a local receiver) runs `AGENT_TURNS` turns, all but the last asking for the tool. Per run: the
+   agent node's time (from its first activity to its recorded result), minus the provider attempts
+   as the gateway timed them (`LLMUsage.latency_ms`), and minus the tool steps' own durations, each
+   divided by the turns; and, paired in ABBA order with each run, a hand-written loop doing the same
+   turns in this process (SDK call offering the tool, then the tool's POST). What remains is the
+   loop's own cost: workflow tasks, activity round trips, transcript and step rows.
 """
 
 import itertools
@@ -100,6 +108,10 @@ PROVIDER_DELAY = 0.2
 WARMUP_BATCH_ITEMS = sized(8, 2)
 POLL_SECONDS = 0.05
 BATCH_TIMEOUT = 120.0  # a batch still running by then is reported as such (and the bench moves on)
+# Model turns per agent run (all but the last call the webhook tool), and agent runs, each paired with
+# a hand-written loop (ABBA); BENCH_AGENT_TURNS / BENCH_AGENT_RUNS override them.
+AGENT_TURNS = int(os.environ.get("BENCH_AGENT_TURNS") or sized(8, 3))
+AGENT_RUNS = int(os.environ.get("BENCH_AGENT_RUNS") or sized(6, 1))
 WORKER_REFRESH_SECONDS = 60.0  # nothing changes while measuring: no reconcile rounds in the way
 
 
@@ -250,11 +262,11 @@ def create_context(server, fake) -> Context:
 
 
 def worker_host() -> WorkerHost:
-    """The tenant's `llm-processing` queue with the workflows and activities the llm app registers."""
+    """The tenant's `llm-processing` queue (batches) and `workflows` queue (the agent node)."""
     from mono.temporal import queues
     from mono.temporal.workers import WorkerSelection
 
-    selection = WorkerSelection(platform=False, queues=frozenset({queues.LLM_PROCESSING.key}))
+    selection = WorkerSelection(platform=False, queues=frozenset({queues.LLM_PROCESSING.key, queues.WORKFLOWS.key}))
     return WorkerHost(selection=selection, refresh_seconds=WORKER_REFRESH_SECONDS)
 
 
@@ -503,6 +515,142 @@ def usage_rows(context: Context) -> str:
     return ", ".join(f"{n} {key}" for key, n in sorted(counted.items()))
 
 
+# 3. Agent loop ----------------------------------------------------------------------------------
+
+
+@dataclass
+class AgentRun:
+    seconds: float  # the agent node, from its first activity to its recorded result
+    provider_seconds: float  # the provider attempts as the gateway timed them (SDK call included)
+    tool_seconds: float  # the webhook tool calls as their steps timed them (outbound client included)
+    direct_seconds: float  # the same turns by hand: SDK call with tools, then an HTTP POST, per turn
+
+
+def _receiver() -> tuple[Any, str]:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Tool(BaseHTTPRequestHandler):
+        disable_nagle_algorithm = True
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", "12")
+            self.end_headers()
+            self.wfile.write(b'{"ok": true}')
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Tool)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/tool"
+
+
+def _direct_loop(fake, url: str) -> float:
+    """The hand-written equivalent: per turn one SDK call offering the tool, then the tool's POST."""
+    import httpx
+    import openai
+
+    sdk = openai.OpenAI(base_url=fake.compatible_url("direct"), api_key="x", max_retries=0)
+    tool = {"type": "function", "function": {"name": "ping", "description": "d", "parameters": {"type": "object"}}}
+    messages = [{"role": "user", "content": "go"}]
+    started = time.perf_counter()
+    with httpx.Client() as http:
+        for turn in range(AGENT_TURNS):
+            sdk.chat.completions.create(model=MODEL, messages=messages, tools=[tool])
+            if turn < AGENT_TURNS - 1:
+                http.post(url, json={"n": turn})
+    elapsed = time.perf_counter() - started
+    sdk.close()
+    return elapsed
+
+
+def measure_agent(context: Context) -> list[AgentRun]:
+    from django.conf import settings
+    from django.db.models import Sum
+
+    from llm.models import LLMUsage
+    from tests.support.fake_llm import Reply
+    from workflows.models import StepExecution, WorkflowExecution
+    from workflows.services import definitions, executions
+
+    print(f"\n3. Agent loop: {AGENT_TURNS} model turns per run, each but the last calling a webhook tool", flush=True)
+    receiver, url = _receiver()
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    tool = {
+        "name": "ping",
+        "description": "d",
+        "parameters": {"type": "object"},
+        "action": {"type": "webhook", "url": url},
+    }
+    graph = {
+        "nodes": [
+            {"id": "start", "type": "start", "data": {}},
+            {
+                "id": "agent",
+                "type": "agent",
+                "data": {"route": ROUTE, "prompt": "go", "tools": [tool], "max_steps": 32},
+            },
+            {"id": "end", "type": "end", "data": {}},
+        ],
+        "edges": [{"id": "a", "source": "start", "target": "agent"}, {"id": "b", "source": "agent", "target": "end"}],
+    }
+    definition = definitions.definition_create(tenant=context.tenant, name="Bench agent", graph=graph)
+
+    def agent_once() -> tuple[float, float, float]:
+        context.fake.script("openai", [Reply(tool_calls=(("ping", {}),))] * (AGENT_TURNS - 1) + [Reply("done")])
+        execution = executions.execution_start(tenant=context.tenant, definition=definition, input={})
+        deadline = time.monotonic() + 120
+        rows = WorkflowExecution.objects.for_tenant(context.tenant)
+        while rows.get(pk=execution.pk).status in ("pending", "running") and time.monotonic() < deadline:
+            time.sleep(POLL_SECONDS)
+        steps = StepExecution.objects.for_tenant(context.tenant).filter(execution_id=execution.pk)
+        node = steps.get(node_id="agent")
+        assert node.status == "completed", node.error
+        usage = LLMUsage.objects.for_tenant(context.tenant).filter(execution_id=execution.pk)
+        provider = (usage.aggregate(total=Sum("latency_ms"))["total"] or 0) / 1000
+        tools = sum(s.output["duration_ms"] for s in steps.filter(node_type="AgentToolCall")) / 1000
+        return (node.finished_at - node.started_at).total_seconds(), provider, tools
+
+    agent_once()  # warm-up
+    _direct_loop(context.fake, url)
+    runs = []
+    for number in range(AGENT_RUNS):
+        if number % 2 == 0:
+            direct = _direct_loop(context.fake, url)
+            seconds, provider, tools = agent_once()
+        else:
+            seconds, provider, tools = agent_once()
+            direct = _direct_loop(context.fake, url)
+        runs.append(AgentRun(seconds, provider, tools, direct))
+        print(
+            f"    run {number + 1}: agent {ms(seconds, 0)} ms (provider {ms(provider, 0)} ms, "
+            f"tools {ms(tools, 0)} ms), by hand {ms(direct, 0)} ms",
+            flush=True,
+        )
+    receiver.shutdown()
+    return runs
+
+
+def print_agent_summary(runs: list[AgentRun]) -> None:
+    per_turn = [(r.seconds - r.provider_seconds) / AGENT_TURNS for r in runs]
+    loop_only = [(r.seconds - r.provider_seconds - r.tool_seconds) / AGENT_TURNS for r in runs]
+    versus_hand = [(r.seconds - r.direct_seconds) / AGENT_TURNS for r in runs]
+    print_table(
+        f"Agent loop overhead per model turn ({AGENT_TURNS} turns per run, {len(runs)} runs; provider time excluded)",
+        ("measure", "p50 ms", "max ms"),
+        [
+            ("agent node minus provider attempts", ms(p50(per_turn)), ms(max(per_turn))),
+            ("... and minus the tool calls themselves", ms(p50(loop_only)), ms(max(loop_only))),
+            ("agent node minus the hand-written loop", ms(p50(versus_hand)), ms(max(versus_hand))),
+        ],
+    )
+
+
 # Summary ---------------------------------------------------------------------------------------
 
 
@@ -593,7 +741,9 @@ def main() -> None:
             print(f"\n  worker manager hosting {hosting} {worker_settings()}", flush=True)
             batches = measure_batches(context)
             print(f"    usage rows of the tenant (scope/status): {usage_rows(context)}", flush=True)
+            agent_runs = measure_agent(context)
             print_summary(overhead, batches)
+            print_agent_summary(agent_runs)
         finally:
             host.stop()
 

@@ -45,12 +45,19 @@ class ProviderCredential(TenantOwned):
 
 
 class ModelPrice(models.Model):
-    """Public list price of a model, per million tokens (admin-editable, platform-wide)."""
+    """Public list price of a model (admin-editable, platform-wide): per million tokens for chat,
+    per image by `size/quality` for image models, per audio minute for transcription models.
+
+    An image model's `image_prices` keys are also the sizes and qualities it accepts."""
 
     provider = models.CharField(max_length=20, choices=ProviderKind.choices)
     model = models.CharField(max_length=100)
-    input_per_million = models.DecimalField(max_digits=10, decimal_places=4)
-    output_per_million = models.DecimalField(max_digits=10, decimal_places=4)
+    input_per_million = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal(0))
+    output_per_million = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal(0))
+    image_prices = models.JSONField(
+        default=dict, blank=True, help_text='USD per image by "size/quality", e.g. {"1024x1024/standard": "0.04"}.'
+    )
+    per_audio_minute = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -66,6 +73,15 @@ class ModelPrice(models.Model):
         million = Decimal(1_000_000)
         total = (self.input_per_million * input_tokens + self.output_per_million * output_tokens) / million
         return total.quantize(COST_PRECISION)
+
+    def image_cost(self, size: str, quality: str, count: int) -> Decimal:
+        """The price of `count` images of `size` and `quality` (0 when that pair has no price)."""
+        return (Decimal(str(self.image_prices.get(f"{size}/{quality}", 0))) * count).quantize(COST_PRECISION)
+
+    def audio_cost(self, seconds: float) -> Decimal:
+        """The price of `seconds` of transcribed audio, billed by the second."""
+        per_minute = self.per_audio_minute or Decimal(0)
+        return (per_minute * Decimal(str(seconds)) / 60).quantize(COST_PRECISION)
 
 
 class PromptTemplate(TenantOwned):
@@ -121,11 +137,20 @@ class UsageScope(models.TextChoices):
     BATCH = "batch", "Batch"
 
 
+class UsageOperation(models.TextChoices):
+    CHAT = "chat", "Chat"
+    IMAGE = "image", "Image generation"
+    TRANSCRIPTION = "transcription", "Transcription"
+
+
 class LLMUsage(TenantOwned):
     """One provider attempt (or cache hit): what it cost and how it went."""
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     scope = models.CharField(max_length=16, choices=UsageScope.choices)
+    operation = models.CharField(max_length=16, choices=UsageOperation.choices, default=UsageOperation.CHAT)
+    images = models.PositiveIntegerField(default=0)
+    audio_seconds = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal(0))
     provider = models.CharField(max_length=50)
     model = models.CharField(max_length=100)
     input_tokens = models.PositiveIntegerField(default=0)

@@ -10,11 +10,18 @@ from django.utils import timezone
 from llm.gateway.targets import BUILTIN_PROVIDERS, health_key
 from llm.models import LLMBatch, LLMUsage, ModelPrice, PromptTemplate, ProviderCredential, ProviderHealth
 
-GROUPINGS = {"day": "day", "provider": "provider", "model": "model", "scope": "scope", "workflow": "execution_id"}
+GROUPINGS = {
+    "day": "day",
+    "provider": "provider",
+    "model": "model",
+    "scope": "scope",
+    "workflow": "execution_id",
+    "operation": "operation",
+}
 
 
 def usage_analytics(*, tenant, group_by: list[str], since: date | None = None, until: date | None = None) -> list[dict]:
-    """Tokens, cost and request counts of the tenant's usage rows, grouped as asked."""
+    """Tokens, images, audio seconds, cost and request counts of the tenant's usage rows, grouped as asked."""
     rows = LLMUsage.objects.for_tenant(tenant)
     if since:
         rows = rows.filter(created_at__date__gte=since)
@@ -28,6 +35,8 @@ def usage_analytics(*, tenant, group_by: list[str], since: date | None = None, u
             requests=Count("id"),
             input_tokens=Sum("input_tokens"),
             output_tokens=Sum("output_tokens"),
+            images=Sum("images"),
+            audio_seconds=Sum("audio_seconds"),
             cost=Sum("cost"),
         )
         .order_by(*fields)
@@ -35,7 +44,8 @@ def usage_analytics(*, tenant, group_by: list[str], since: date | None = None, u
     return [
         {**{g: (row[GROUPINGS[g]].date().isoformat() if g == "day" else row[GROUPINGS[g]]) for g in group_by},
          "requests": row["requests"], "input_tokens": row["input_tokens"] or 0,
-         "output_tokens": row["output_tokens"] or 0, "cost": str(row["cost"] or 0)}
+         "output_tokens": row["output_tokens"] or 0, "images": row["images"] or 0,
+         "audio_seconds": float(row["audio_seconds"] or 0), "cost": str(row["cost"] or 0)}
         for row in summary
     ]  # fmt: skip
 

@@ -6,6 +6,7 @@ cache follow one code path. `llm_failure_is_temporary` is the one rule for which
 are worth retrying; each entry maps it to its own terms (see that function).
 """
 
+import dataclasses
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,11 +17,13 @@ from django.db import transaction
 
 from audit.models import AuditAction
 from audit.services import audit_record
+from llm import media
 from llm.gateway import failover, targets
+from llm.gateway import media as media_gateway
 from llm.gateway.calls import Call, Result
 from llm.limits import RateLimited
 from llm.models import BatchStatus, LLMBatch, PromptTemplate, PromptTemplateVersion, ProviderCredential
-from llm.providers.base import ChatMessage
+from llm.providers.base import ChatMessage, ToolSpec
 from llm.route_parsing import Candidate, RouteError, parse_route
 from llm.temporal.types import BatchInput
 from llm.temporal.workflows import LLMBatchWorkflow
@@ -122,6 +125,34 @@ def llm_call(
     )
 
 
+def llm_tool_call(
+    *,
+    tenant_id: int,
+    spec: PromptSpec,
+    messages: tuple[ChatMessage, ...],
+    tools: tuple[ToolSpec, ...],
+    scope: str = "workflow",
+    execution_id: str = "",
+    node_id: str = "",
+) -> Call:
+    """Prepare a gateway call for one agent turn: a transcript already rendered, and the tools offered.
+
+    The spec gives only the route (or provider + model) and sampling; never cached, as each turn
+    acts on the world through its tool calls.
+    """
+    return Call(
+        tenant_id=tenant_id,
+        candidates=candidates_for(spec),
+        messages=messages,
+        temperature=spec.temperature,
+        max_tokens=spec.max_tokens,
+        scope=scope,
+        execution_id=execution_id,
+        node_id=node_id,
+        tools=tools,
+    )
+
+
 def llm_config_check(*, tenant_id: int, spec: PromptSpec) -> None:
     """Refuse a spec whose route is malformed or names a provider this tenant cannot use."""
     for candidate in candidates_for(spec):
@@ -139,6 +170,88 @@ def llm_execute(*, call: Call) -> Result:
 def llm_stream(*, call: Call) -> Iterator[str | Result]:
     """The gateway entry, streamed: text deltas, then the `Result`; it fails like `llm_execute`."""
     return failover.stream(call)
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """Images as the API or the workflow image node asks for them."""
+
+    prompt: str
+    size: str = "1024x1024"
+    quality: str = ""
+    n: int = 1
+    route: str = ""
+    provider: str = ""
+    model: str = ""
+    variables: dict[str, Any] = field(default_factory=dict)
+
+
+def llm_images(
+    *, tenant, spec: ImageSpec, scope: str, user=None, execution_id: str = "", node_id: str = ""
+) -> dict[str, Any]:
+    """The gateway entry for images: generate them (limits, failover, one usage row per attempt, cost
+    per image), store each as a tenant media asset, answer with the assets. 400 naming the field."""
+    if not 1 <= spec.n <= settings.LLM_IMAGES_MAX_N:
+        raise ServiceError({"n": f"n must be from 1 to {settings.LLM_IMAGES_MAX_N}"})
+    try:
+        prompt = templating.render(spec.prompt, spec.variables, field="prompt")
+    except templating.TemplateError as exc:
+        raise ServiceError({"prompt": str(exc)}) from exc
+    provider = spec.provider or ("openai" if spec.model and not spec.route else "")
+    candidates = candidates_for(PromptSpec(route=spec.route, provider=provider, model=spec.model))
+    # Every candidate must take the size: failover must not turn a valid request into a 400.
+    quality = ""
+    for candidate in candidates:
+        quality = media.image_options(candidate=candidate, tenant_id=tenant.pk, size=spec.size, quality=spec.quality)
+    call = media_gateway.ImageCall(
+        tenant_id=tenant.pk, candidates=candidates, prompt=prompt, size=spec.size, quality=quality, n=spec.n,
+        scope=scope, user_id=user.pk if user else None, execution_id=execution_id, node_id=node_id,
+    )  # fmt: skip
+    result = media_gateway.generate_images(call)
+    assets = media.images_store(tenant=tenant, images=result.images, actor=user)
+    return {
+        "assets": [{"id": a.pk, "content_type": a.content_type, "size": a.size, "status": a.status} for a in assets],
+        "revised_prompt": result.revised_prompt, "provider": result.provider, "model": result.model,
+        "size": spec.size, "quality": quality, "cost": result.cost, "request_id": result.request_id,
+        "attempts": [dataclasses.asdict(a) for a in result.attempts],
+    }  # fmt: skip
+
+
+def llm_transcribe(
+    *,
+    tenant_id: int,
+    audio: bytes | None = None,
+    filename: str = "audio",
+    media_id: object = None,
+    route: str = "",
+    provider: str = "",
+    model: str = "",
+    language: str = "",
+    scope: str,
+    user_id: int | None = None,
+    execution_id: str = "",
+    node_id: str = "",
+) -> dict[str, Any]:
+    """The gateway entry for transcription: `audio` bytes or the tenant's asset `media_id`; answers
+    `{text, language, duration}` with its cost (per audio minute). 400 naming `file` or `media`."""
+    if audio is None and media_id in (None, ""):
+        raise ServiceError({"file": "Give an audio file, or media: the id of an audio asset."})
+    field_name = "file" if audio is not None else "media"
+    if audio is None:
+        audio, filename = media.asset_audio(tenant_id=tenant_id, asset_id=media_id)
+    content_type = media.audio_checked(data=audio, field=field_name)
+    # Only OpenAI transcribes among the built-ins: a bare model names one of its models.
+    provider = provider or ("openai" if model and not route else "")
+    candidates = candidates_for(PromptSpec(route=route, provider=provider, model=model))
+    call = media_gateway.TranscriptionCall(
+        tenant_id=tenant_id, candidates=candidates, audio=audio, filename=filename, content_type=content_type,
+        language=language, scope=scope, user_id=user_id, execution_id=execution_id, node_id=node_id,
+    )  # fmt: skip
+    result = media_gateway.transcribe(call)
+    return {
+        "text": result.text, "language": result.language, "duration": result.duration,
+        "provider": result.provider, "model": result.model, "cost": result.cost, "request_id": result.request_id,
+    }  # fmt: skip
 
 
 # Temporary: the same call may well succeed later, unchanged. Everything else the gateway raises

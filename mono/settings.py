@@ -289,6 +289,9 @@ LLM_CONFIG_CACHE_SECONDS = env.float("LLM_CONFIG_CACHE_SECONDS", default=5.0)
 LLM_HEALTH_CACHE_SECONDS = env.float("LLM_HEALTH_CACHE_SECONDS", default=1.0)
 LLM_COOLDOWN_SECONDS = env.float("LLM_COOLDOWN_SECONDS", default=30.0)
 LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=60.0)
+# The providers' own upload cap for transcription; a larger file is a 400 naming `file`.
+LLM_TRANSCRIPTION_MAX_BYTES = env.int("LLM_TRANSCRIPTION_MAX_BYTES", default=25 * 1024 * 1024)
+LLM_IMAGES_MAX_N = env.int("LLM_IMAGES_MAX_N", default=4)
 
 # Bounds on one workflow definition: a larger one is refused with a 400 naming the limit.
 WORKFLOW_MAX_NODES = env.int("WORKFLOW_MAX_NODES", default=500)

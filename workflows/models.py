@@ -265,3 +265,30 @@ class Record(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.collection}/{self.key}"
+
+
+class AgentTranscript(TenantOwned):
+    """The conversation of one agent node run: kept here, passed to Temporal only by its id.
+
+    `messages` is the transcript sent to the model (ChatMessage dicts, tool calls and results
+    included); `turns` maps a turn number to what the model answered then, and `results` a tool
+    call's key (`{turn}-{index}`) to its result, so a retried activity finds its work already done.
+    """
+
+    execution = models.ForeignKey(WorkflowExecution, on_delete=models.CASCADE, related_name="agent_transcripts")
+    node_id = models.CharField(max_length=100)
+    data = models.JSONField(help_text="The agent node's data, as the run uses it.")
+    messages = models.JSONField(default=list)
+    turns = models.JSONField(default=dict)
+    results = models.JSONField(default=dict)
+    cost = models.DecimalField(max_digits=20, decimal_places=10, default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["execution", "node_id"], name="agent_transcript_unique_node")]
+        verbose_name = "agent transcript"
+        verbose_name_plural = "agent transcripts"
+
+    def __str__(self) -> str:
+        return f"{self.execution_id}/{self.node_id}"

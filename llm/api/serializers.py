@@ -81,3 +81,23 @@ class PromptTemplateSerializer(serializers.ModelSerializer):
     def get_route(self, template) -> str:
         latest = self._latest(template)
         return latest.route if latest else ""
+
+
+class ImageRequestSerializer(serializers.Serializer):
+    prompt = serializers.CharField(max_length=4000, help_text="A template, rendered with `variables`.")
+    variables = serializers.DictField(required=False, default=dict)
+    route = serializers.CharField(required=False, allow_blank=True, default="")
+    provider = serializers.CharField(required=False, allow_blank=True, default="")
+    model = serializers.CharField(required=False, allow_blank=True, default="", help_text="e.g. dall-e-3, gpt-image-1")
+    size = serializers.CharField(required=False, default="1024x1024", max_length=20)
+    quality = serializers.CharField(required=False, allow_blank=True, default="", max_length=20)
+    n = serializers.IntegerField(required=False, default=1)
+
+
+class TranscriptionRequestSerializer(serializers.Serializer):
+    file = serializers.FileField(required=False, help_text="Audio; its type is read from the bytes.")
+    media = serializers.IntegerField(required=False, help_text="Or the id of an audio media asset.")
+    route = serializers.CharField(required=False, allow_blank=True, default="")
+    provider = serializers.CharField(required=False, allow_blank=True, default="")
+    model = serializers.CharField(required=False, allow_blank=True, default="whisper-1")
+    language = serializers.CharField(required=False, allow_blank=True, default="", max_length=16)

@@ -1,9 +1,20 @@
 from django.urls import path
 
-from llm.api.views import AnalyticsView, BatchDetailView, BatchView, ExecuteView, PromptTemplatesView, ProvidersView
+from llm.api.views import (
+    AnalyticsView,
+    BatchDetailView,
+    BatchView,
+    ExecuteView,
+    ImagesView,
+    PromptTemplatesView,
+    ProvidersView,
+    TranscriptionsView,
+)
 
 urlpatterns = [
     path("llm/execute", ExecuteView.as_view(), name="llm-execute"),
+    path("llm/images", ImagesView.as_view(), name="llm-images"),
+    path("llm/transcriptions", TranscriptionsView.as_view(), name="llm-transcriptions"),
     path("llm/batch", BatchView.as_view(), name="llm-batch"),
     path("llm/batch/<str:batch_id>", BatchDetailView.as_view(), name="llm-batch-detail"),
     path("llm/providers", ProvidersView.as_view(), name="llm-providers"),

@@ -6,6 +6,7 @@ import json
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -13,9 +14,11 @@ from llm import selectors, services
 from llm.api.serializers import (
     AnalyticsQuerySerializer,
     BatchSerializer,
+    ImageRequestSerializer,
     LLMExecuteSerializer,
     PromptTemplateSerializer,
     PromptTemplateWriteSerializer,
+    TranscriptionRequestSerializer,
 )
 from mono.api import validated
 from mono.errors import ServiceError
@@ -41,6 +44,35 @@ class ExecuteView(APIView):
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"
         return response
+
+
+class ImagesView(APIView):
+    required_permissions = {"post": Permission.EXECUTE}
+
+    @extend_schema(request=ImageRequestSerializer, responses={200: dict})
+    def post(self, request):
+        spec = services.ImageSpec(**validated(ImageRequestSerializer, request.data))
+        return Response(services.llm_images(tenant=request.tenant, spec=spec, scope="api", user=request.user))
+
+
+class TranscriptionsView(APIView):
+    required_permissions = {"post": Permission.EXECUTE}
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    @extend_schema(request=TranscriptionRequestSerializer, responses={200: dict})
+    def post(self, request):
+        data = dict(validated(TranscriptionRequestSerializer, request.data))
+        upload = data.pop("file", None)
+        result = services.llm_transcribe(
+            tenant_id=request.tenant.pk,
+            audio=upload.read() if upload is not None else None,
+            filename=(upload.name if upload is not None else "") or "audio",
+            media_id=data.pop("media", None),
+            scope="api",
+            user_id=request.user.pk,
+            **data,
+        )
+        return Response(result)
 
 
 def _sse(events):

@@ -3,6 +3,7 @@ costs nothing, and is still recorded as a `cached` usage row."""
 
 import hashlib
 import json
+from dataclasses import asdict
 from datetime import timedelta
 
 from django.utils import timezone
@@ -10,13 +11,15 @@ from django.utils import timezone
 from llm.gateway.calls import Call, Result
 from llm.gateway.usage import usage_record
 from llm.models import CachedResponse, UsageStatus
+from llm.providers.base import ToolCall
 from llm.route_parsing import Candidate
 
 
 def _cache_key(call: Call) -> str:
     normalised = {
         "candidates": [str(c) for c in call.candidates],
-        "messages": [[m.role, m.content] for m in call.messages],
+        "messages": [[m.role, m.content, [asdict(c) for c in m.tool_calls], m.tool_call_id] for m in call.messages],
+        "tools": [asdict(t) for t in call.tools],
         "temperature": call.temperature,
         "max_tokens": call.max_tokens,
         "json": call.json_output,
@@ -36,7 +39,8 @@ def cached_result(call: Call) -> Result | None:
     if entry is None:
         return None
     stored = entry.response
-    result = Result(**{**stored, "cached": True, "cost": "0", "attempts": []})
+    calls = [ToolCall(**c) for c in stored.get("tool_calls") or ()]
+    result = Result(**{**stored, "cached": True, "cost": "0", "attempts": [], "tool_calls": calls})
     usage_record(
         call,
         Candidate(stored["provider"], stored["model"]),

@@ -2,7 +2,7 @@
 
 from dataclasses import asdict, dataclass, field
 
-from llm.providers.base import ChatMessage
+from llm.providers.base import ChatMessage, ToolCall, ToolSpec
 from llm.route_parsing import Candidate
 
 
@@ -21,6 +21,8 @@ class Call:
     user_id: int | None = None
     execution_id: str = ""
     node_id: str = ""
+    tools: tuple[ToolSpec, ...] = ()
+    operation = "chat"  # what its usage rows record (media calls say image or transcription)
 
     @classmethod
     def from_dict(cls, data: dict) -> "Call":
@@ -29,9 +31,15 @@ class Call:
             **{
                 **data,
                 "candidates": tuple(Candidate(**c) for c in data["candidates"]),
-                "messages": tuple(ChatMessage(**m) for m in data["messages"]),
+                "messages": tuple(_message(m) for m in data["messages"]),
+                "tools": tuple(ToolSpec(**t) for t in data.get("tools") or ()),
             }
         )
+
+
+def _message(data: dict) -> ChatMessage:
+    calls = tuple(ToolCall(**c) for c in data.get("tool_calls") or ())
+    return ChatMessage(**{**data, "tool_calls": calls})
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,7 @@ class Result:
     cached: bool
     request_id: str
     attempts: list[Attempt] = field(default_factory=list)
+    tool_calls: list[ToolCall] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)

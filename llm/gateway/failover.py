@@ -117,6 +117,7 @@ def _request(call: Call, candidate: Candidate) -> LLMRequest:
         max_tokens=call.max_tokens,
         response_format_json=call.json_output,
         timeout_seconds=settings.LLM_TIMEOUT_SECONDS,
+        tools=call.tools,
     )
 
 
@@ -162,6 +163,7 @@ def _succeeded(
         cached=False,
         request_id=response.provider_request_id,
         attempts=list(attempts),
+        tool_calls=list(response.tool_calls),
     )
     cache.result_store(call, result)
     return result

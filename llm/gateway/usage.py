@@ -41,6 +41,7 @@ def usage_record(call: Call, candidate: Candidate, **fields) -> LLMUsage:
     usage = LLMUsage.objects.create(
         tenant_id=call.tenant_id,
         scope=call.scope,
+        operation=call.operation,
         provider=candidate.provider,
         model=candidate.model,
         user_id=call.user_id,
@@ -60,6 +61,7 @@ def usage_record(call: Call, candidate: Candidate, **fields) -> LLMUsage:
                 "input_tokens": usage.input_tokens,
                 "output_tokens": usage.output_tokens,
                 "cost": float(usage.cost),
+                "operation": usage.operation,
             },
         )
     )

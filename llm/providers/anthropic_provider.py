@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ from llm.providers.base import (
     ProviderConfig,
     ProviderError,
     StreamDelta,
+    ToolCall,
     count_or_zero,
     kind_for_status,
     normalize_finish_reason,
@@ -63,6 +65,11 @@ class AnthropicProvider:
             output_tokens=count_or_zero(message.usage.output_tokens),
             provider_request_id=message._request_id or message.id,
             model=message.model or request.model,
+            tool_calls=tuple(
+                ToolCall(block.id, block.name, json.dumps(block.input))
+                for block in message.content
+                if block.type == "tool_use"
+            ),
         )
 
     def stream(self, request: LLMRequest) -> Iterator[StreamDelta | LLMResponse]:
@@ -130,17 +137,43 @@ def _arguments(request: LLMRequest) -> dict[str, Any]:
         system.append(JSON_INSTRUCTION)
     arguments: dict[str, Any] = {
         "model": request.model,
-        "messages": [
-            {"role": message.role, "content": message.content}
-            for message in request.messages
-            if message.role != "system"
-        ],
+        "messages": _messages(request),
         "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
         "timeout": request.timeout_seconds,
     }
     if system:
         arguments["system"] = "\n\n".join(system)
+    if request.tools:
+        arguments["tools"] = [
+            {"name": tool.name, "description": tool.description, "input_schema": tool.parameters}
+            for tool in request.tools
+        ]
     return arguments
+
+
+def _messages(request: LLMRequest) -> list[dict[str, Any]]:
+    """Messages in Anthropic's shape: tool calls are `tool_use` blocks of the assistant turn, and the
+    results of one turn's calls go back together as `tool_result` blocks of a single user turn."""
+    out: list[dict[str, Any]] = []
+    for message in request.messages:
+        if message.role == "system":
+            continue
+        if message.role == "tool":
+            block = {"type": "tool_result", "tool_use_id": message.tool_call_id, "content": message.content}
+            if out and out[-1]["role"] == "user" and isinstance(out[-1]["content"], list):
+                out[-1]["content"].append(block)
+            else:
+                out.append({"role": "user", "content": [block]})
+        elif message.tool_calls:
+            blocks: list[dict[str, Any]] = [{"type": "text", "text": message.content}] if message.content else []
+            blocks += [
+                {"type": "tool_use", "id": c.id, "name": c.name, "input": json.loads(c.arguments or "{}")}
+                for c in message.tool_calls
+            ]
+            out.append({"role": "assistant", "content": blocks})
+        else:
+            out.append({"role": message.role, "content": message.content})
+    return out
 
 
 def _input_tokens(usage: Usage) -> int:

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx2
 
@@ -19,11 +19,36 @@ PROVIDER_KINDS = ("openai", "anthropic", "mistral", "openai_compatible")
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    """A tool the model asks to call: the provider's call id, the tool's name and its arguments as JSON text."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool offered to the model: `parameters` is a JSON Schema object."""
+
+    name: str
+    description: str
+    parameters: dict
+
+
+@dataclass(frozen=True)
 class ChatMessage:
-    """One turn of a conversation; `role` is "system", "user" or "assistant"."""
+    """One turn of a conversation; `role` is "system", "user", "assistant" or "tool".
+
+    An assistant turn may carry `tool_calls`; a "tool" turn answers the call `tool_call_id`
+    (named `name`) with `content`. Each adapter maps these onto its provider's native format.
+    """
 
     role: str
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str = ""
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -36,6 +61,7 @@ class LLMRequest:
     max_tokens: int | None = None
     response_format_json: bool = False
     timeout_seconds: float = 60.0
+    tools: tuple[ToolSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,6 +78,7 @@ class LLMResponse:
     output_tokens: int
     provider_request_id: str
     model: str
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -251,3 +278,65 @@ def transport_error(exc: httpx2.TransportError, provider: str) -> ProviderError:
 def count_or_zero(value: int | None) -> int:
     """Token counts are optional in several SDK models; treat a missing count as zero."""
     return value or 0
+
+
+def function_tool(tool: ToolSpec) -> dict[str, Any]:
+    """A tool in the `{"type": "function", ...}` shape that OpenAI and Mistral share."""
+    return {
+        "type": "function",
+        "function": {"name": tool.name, "description": tool.description, "parameters": tool.parameters},
+    }
+
+
+def function_message(message: ChatMessage) -> dict[str, Any]:
+    """A message in the chat-completions shape that OpenAI and Mistral share, tool turns included."""
+    if message.role == "tool":
+        return {"role": "tool", "tool_call_id": message.tool_call_id, "name": message.name, "content": message.content}
+    if message.tool_calls:
+        calls = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in message.tool_calls
+        ]
+        return {"role": "assistant", "content": message.content or None, "tool_calls": calls}
+    return {"role": message.role, "content": message.content}
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    """Generate `n` images of `size` (and `quality`, when the model takes one) from `prompt`."""
+
+    model: str
+    prompt: str
+    size: str
+    quality: str = ""
+    n: int = 1
+    timeout_seconds: float = 120.0
+
+
+@dataclass(frozen=True)
+class ImageResponse:
+    images: tuple[bytes, ...]
+    revised_prompt: str
+    provider_request_id: str
+    model: str
+
+
+@dataclass(frozen=True)
+class TranscriptionRequest:
+    """Transcribe `audio` (the file's bytes, of `content_type`); `language` is an ISO-639-1 hint."""
+
+    model: str
+    audio: bytes = field(repr=False)
+    filename: str
+    content_type: str
+    language: str = ""
+    timeout_seconds: float = 120.0
+
+
+@dataclass(frozen=True)
+class TranscriptionResponse:
+    text: str
+    language: str
+    duration: float  # seconds of audio
+    provider_request_id: str
+    model: str

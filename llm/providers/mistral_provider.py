@@ -20,7 +20,10 @@ from llm.providers.base import (
     ProviderConfig,
     ProviderError,
     StreamDelta,
+    ToolCall,
     count_or_zero,
+    function_message,
+    function_tool,
     kind_for_status,
     normalize_finish_reason,
     retry_after_seconds,
@@ -64,6 +67,9 @@ class MistralProvider:
             output_tokens=count_or_zero(completion.usage.completion_tokens),
             provider_request_id=_request_id(self._last_headers.value) or completion.id,
             model=completion.model or request.model,
+            tool_calls=tuple(
+                _tool_call(call) for call in (choice.message.tool_calls or []) if choice and choice.message
+            ),
         )
 
     def stream(self, request: LLMRequest) -> Iterator[StreamDelta | LLMResponse]:
@@ -128,9 +134,11 @@ def _remember_headers(store: threading.local, response: httpx2.Response) -> None
 def _arguments(request: LLMRequest) -> dict[str, Any]:
     arguments: dict[str, Any] = {
         "model": request.model,
-        "messages": [{"role": message.role, "content": message.content} for message in request.messages],
+        "messages": [function_message(message) for message in request.messages],
         "timeout_ms": round(request.timeout_seconds * 1000),
     }
+    if request.tools:
+        arguments["tools"] = [function_tool(tool) for tool in request.tools]
     if request.temperature is not None:
         arguments["temperature"] = request.temperature
     if request.max_tokens is not None:
@@ -138,6 +146,13 @@ def _arguments(request: LLMRequest) -> dict[str, Any]:
     if request.response_format_json:
         arguments["response_format"] = {"type": "json_object"}
     return arguments
+
+
+def _tool_call(call: models.ToolCall) -> ToolCall:
+    # Mistral may give the arguments as a parsed object rather than JSON text.
+    arguments = call.function.arguments
+    text = arguments if isinstance(arguments, str) else json.dumps(arguments)
+    return ToolCall(call.id or "", call.function.name, text or "{}")
 
 
 def _text(content: str | list[models.ContentChunk] | None) -> str:

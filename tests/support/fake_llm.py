@@ -14,6 +14,9 @@ Token counts are word counts, so tests can predict them.
 
 from __future__ import annotations
 
+import base64
+import email.parser
+import email.policy
 import itertools
 import json
 import sys
@@ -28,10 +31,16 @@ from typing import Any, Self
 
 @dataclass(frozen=True)
 class Reply:
-    """Answer normally; `text=None` echoes the last user message, `finish_reason=None` is the provider's "done"."""
+    """Answer normally; `text=None` echoes the last user message, `finish_reason=None` is the provider's "done".
+
+    `tool_calls` (`(name, arguments)` pairs) makes the answer ask for those tools in the provider's
+    native format (OpenAI/Mistral `tool_calls`, Anthropic `tool_use` blocks); the text is then empty
+    unless given.
+    """
 
     text: str | None = None
     finish_reason: str | None = None
+    tool_calls: tuple[tuple[str, dict[str, Any]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,32 @@ class RecordedRequest:
     headers: dict[str, str]
     body: dict[str, Any]
     request_id: str
+
+
+MEDIA_PATHS = ("/v1/images/generations", "/v1/audio/transcriptions")
+# Every transcription is this long, so tests can predict its cost.
+TRANSCRIPTION_SECONDS = 90.0
+# A 1x1 PNG: what every generated image is.
+TINY_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+)
+
+
+def _multipart_fields(content_type: str, raw: bytes) -> dict[str, Any]:
+    """A multipart form's text fields, and each file as `{name: {"filename", "size", "content_type"}}`."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"content-type: " + content_type.encode() + b"\r\n\r\n" + raw
+    )
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True) or b""
+        if part.get_filename():
+            kind = part.get_content_type()
+            fields[name] = {"filename": part.get_filename(), "size": len(payload), "content_type": kind}
+        else:
+            fields[name] = payload.decode()
+    return fields
 
 
 _ANTHROPIC_ERROR_TYPES = {
@@ -185,14 +220,19 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0].split("#", 1)[0]
         provider = path.strip("/").split("/", 1)[0]
         length = int(self.headers.get("content-length") or 0)
-        body = json.loads(self.rfile.read(length) or b"{}")
+        raw = self.rfile.read(length)
         headers = {name.lower(): value for name, value in self.headers.items()}
+        multipart = headers.get("content-type", "").startswith("multipart/")
+        body = _multipart_fields(headers["content-type"], raw) if multipart else json.loads(raw or b"{}")
         request = fake.record(provider, path, headers, body)
         dialect = "anthropic" if path.endswith("/v1/messages") else "mistral" if provider == "mistral" else "openai"
-        if not path.endswith(("/v1/messages", "/v1/chat/completions")):
+        if not path.endswith(("/v1/messages", "/v1/chat/completions", *MEDIA_PATHS)):
             self._json(404, _openai_error(Error(404, "no such route", code="not_found")), request)
             return
         outcome = fake.next_outcome(provider)
+        if path.endswith(MEDIA_PATHS):
+            self._media(path, outcome, request)
+            return
         if isinstance(outcome, Delay):
             if fake.stopping.wait(outcome.seconds):
                 self.close_connection = True  # shutting down: leave the request unanswered
@@ -204,6 +244,27 @@ class _Handler(BaseHTTPRequestHandler):
             self._stream(dialect, outcome, request)
         else:
             self._json(200, _completion(dialect, outcome, request), request)
+
+    def _media(self, path: str, outcome: Outcome, request: RecordedRequest) -> None:
+        """OpenAI's images (base64 PNGs) and transcriptions (json or verbose_json) endpoints."""
+        if isinstance(outcome, Delay):
+            outcome = outcome.then or Reply()
+        if isinstance(outcome, Error):
+            self._error("openai", outcome, request)
+            return
+        body = request.body
+        if path.endswith("/images/generations"):
+            image = {"b64_json": base64.b64encode(TINY_PNG).decode(), "revised_prompt": f"revised: {body['prompt']}"}
+            self._json(200, {"created": int(time.time()), "data": [image] * int(body.get("n", 1))}, request)
+            return
+        text = outcome.text if outcome.text is not None else "hello from the fake transcriber"
+        answer: dict[str, Any] = {"text": text}
+        if body.get("response_format") == "verbose_json":
+            answer |= {"task": "transcribe", "language": body.get("language") or "english"}
+            answer |= {"duration": TRANSCRIPTION_SECONDS, "segments": []}
+        else:
+            answer["usage"] = {"type": "duration", "seconds": TRANSCRIPTION_SECONDS}
+        self._json(200, answer, request)
 
     def _error(self, dialect: str, error: Error, request: RecordedRequest) -> None:
         extra = {"retry-after": str(error.retry_after)} if error.retry_after is not None else {}
@@ -258,6 +319,8 @@ def _text_of(content: object) -> str:
 def _reply_text(reply: Reply, body: dict[str, Any]) -> str:
     if reply.text is not None:
         return reply.text
+    if reply.tool_calls:
+        return ""
     users = [message for message in body.get("messages", []) if message.get("role") == "user"]
     return _text_of(users[-1]["content"]) if users else ""
 
@@ -272,17 +335,34 @@ def _pieces(text: str) -> list[str]:
     return [word if index == 0 else f" {word}" for index, word in enumerate(words)] if text else []
 
 
+def _call_ids(reply: Reply, request: RecordedRequest) -> list[str]:
+    # Unique per request and call, like the providers' own ids.
+    return [f"call_{request.request_id}_{index}" for index in range(len(reply.tool_calls))]
+
+
+def _openai_tool_calls(reply: Reply, request: RecordedRequest) -> list[dict[str, Any]]:
+    return [
+        {"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
+        for call_id, (name, arguments) in zip(_call_ids(reply, request), reply.tool_calls, strict=True)
+    ]
+
+
 def _completion(dialect: str, reply: Reply, request: RecordedRequest) -> dict[str, Any]:
     body, text = request.body, _reply_text(reply, request.body)
-    usage_in, usage_out = _input_words(body), _words(text)
+    usage_in, usage_out = _input_words(body), _words(text) + len(reply.tool_calls)
     if dialect == "anthropic":
+        blocks: list[dict[str, Any]] = [{"type": "text", "text": text}] if text or not reply.tool_calls else []
+        blocks += [
+            {"type": "tool_use", "id": call_id, "name": name, "input": arguments}
+            for call_id, (name, arguments) in zip(_call_ids(reply, request), reply.tool_calls, strict=True)
+        ]
         return {
             "id": f"msg_{request.request_id}",
             "type": "message",
             "role": "assistant",
             "model": body.get("model"),
-            "content": [{"type": "text", "text": text}],
-            "stop_reason": reply.finish_reason or "end_turn",
+            "content": blocks,
+            "stop_reason": reply.finish_reason or ("tool_use" if reply.tool_calls else "end_turn"),
             "stop_sequence": None,
             "usage": {"input_tokens": usage_in, "output_tokens": usage_out},
         }
@@ -294,8 +374,12 @@ def _completion(dialect: str, reply: Reply, request: RecordedRequest) -> dict[st
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": text},
-                "finish_reason": reply.finish_reason or "stop",
+                "message": {
+                    "role": "assistant",
+                    "content": text if text or not reply.tool_calls else None,
+                    **({"tool_calls": _openai_tool_calls(reply, request)} if reply.tool_calls else {}),
+                },
+                "finish_reason": reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop"),
                 "logprobs": None,
             }
         ],
@@ -324,7 +408,15 @@ def _sse_events(dialect: str, outcome: Reply | Error, request: RecordedRequest) 
         error = _mistral_error(outcome) if dialect == "mistral" else _openai_error(outcome)
         return [*events, "data: " + json.dumps(error) + "\n\n"]
     events += [chunk({"content": piece}) for piece in _pieces(text)]
-    finish = reply.finish_reason or "stop"
+    for index, call in enumerate(_openai_tool_calls(reply, request)):
+        # As OpenAI streams them: id and name first, then the arguments in fragments.
+        head_piece = {"index": index, "id": call["id"], "type": "function"}
+        events.append(chunk({"tool_calls": [{**head_piece, "function": {"name": call["function"]["name"]}}]}))
+        text_args = call["function"]["arguments"]
+        for start in range(0, len(text_args), 7):
+            fragment = {"index": index, "function": {"arguments": text_args[start : start + 7]}}
+            events.append(chunk({"tool_calls": [fragment]}))
+    finish = reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
     if dialect == "mistral":
         # Mistral puts the usage on the chunk that carries the finish reason.
         events.append(chunk({"content": ""}, finish, usage=usage))

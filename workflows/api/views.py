@@ -94,7 +94,7 @@ class WorkflowViewSet(viewsets.ModelViewSet):
     def validate(self, request):
         """Dry validation for the editor: every problem, each naming its node/edge and field."""
         graph = validated(GraphSerializer, request.data)["definition"]
-        errors = definitions.graph_problems(graph=graph)
+        errors = definitions.graph_problems(graph=graph, tenant=request.tenant)
         return Response({"valid": not errors, "errors": errors})
 
     @extend_schema(responses=VersionSerializer(many=True))

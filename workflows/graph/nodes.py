@@ -21,6 +21,9 @@ ROLE_NAMES = frozenset({"owner", "admin", "editor", "approver", "viewer"})
 COLLECTION_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 MODEL_PATTERN = re.compile(r"[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*")
 HANDLE_ALIASES = {"yes": "true", "no": "false"}
+TOOL_NAME_PATTERN = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+AGENT_DEFAULT_STEPS = 8
+AGENT_MAX_STEPS = 32
 
 
 @dataclass(frozen=True)
@@ -294,6 +297,130 @@ def _llm(data: _Data) -> None:
         data.problem("invalid_schema", "output_schema", f"output_schema: {problem}")
 
 
+def _model_choice(data: _Data, *, bare_model: bool = False) -> None:
+    """`route`, or `provider` + `model`, as the LLM nodes take them (`bare_model`: a model alone is OpenAI's)."""
+    if bare_model and data.present("model") and not data.present("provider"):
+        pass
+    elif data.present("provider") != data.present("model"):
+        data.problem(
+            "missing_field", "model" if data.present("provider") else "provider", "name both provider and model"
+        )
+    if data.present("route") and not (isinstance(data.raw["route"], str) and ":" in data.raw["route"]):
+        data.problem("invalid_field", "route", "route must be provider:model candidates joined by >")
+
+
+def _agent_tool(data: _Data, index: int, tool: object, seen: set[str]) -> None:
+    where = f"tools[{index}]"
+    if not isinstance(tool, dict):
+        data.problem("invalid_field", where, f"{where} must be an object with name, description, parameters, action")
+        return
+    name = tool.get("name")
+    if not (isinstance(name, str) and TOOL_NAME_PATTERN.fullmatch(name)):
+        data.problem("invalid_field", f"{where}.name", f"{where}.name must match ^[a-zA-Z0-9_-]{{1,64}}$")
+    elif name in seen:
+        data.problem("duplicate_tool", f"{where}.name", f"{where}.name {name!r} is already used by another tool")
+    else:
+        seen.add(name)
+    if not isinstance(tool.get("description", ""), str):
+        data.problem("invalid_field", f"{where}.description", f"{where}.description must be text")
+    parameters = tool.get("parameters", {"type": "object", "properties": {}})
+    if not isinstance(parameters, dict) or parameters.get("type") != "object":
+        data.problem("invalid_schema", f"{where}.parameters", f"{where}.parameters must be a JSON Schema object")
+    elif problem := schemas.check_schema(parameters):
+        data.problem("invalid_schema", f"{where}.parameters", f"{where}.parameters: {problem}")
+    action = tool.get("action")
+    kind = action.get("type") if isinstance(action, dict) else None
+    if kind == "webhook":
+        url = action.get("url")
+        if not isinstance(url, str) or not url.strip():
+            data.problem("missing_field", f"{where}.action.url", f"{where}.action.url is required (a template)")
+        elif problem := templating.check(url):
+            data.problem("invalid_template", f"{where}.action.url", f"{where}.action.url: {problem}")
+        if str(action.get("method", "POST")).upper() not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            data.problem(
+                "invalid_field",
+                f"{where}.action.method",
+                f"{where}.action.method must be GET, POST, PUT, PATCH or DELETE",
+            )
+        headers = action.get("headers") or {}
+        if not (isinstance(headers, dict) and all(isinstance(v, str) for v in headers.values())):
+            data.problem("invalid_field", f"{where}.action.headers", f"{where}.action.headers must map names to text")
+        if not isinstance(action.get("sign", False), bool):
+            data.problem("invalid_field", f"{where}.action.sign", f"{where}.action.sign must be true or false")
+    elif kind == "workflow":
+        workflow_id = action.get("workflow")
+        if not isinstance(workflow_id, int) or isinstance(workflow_id, bool) or workflow_id < 1:
+            data.problem(
+                "invalid_field", f"{where}.action.workflow", f"{where}.action.workflow must be a workflow definition id"
+            )
+    else:
+        data.problem("invalid_field", f"{where}.action.type", f"{where}.action.type must be webhook or workflow")
+
+
+def _agent(data: _Data) -> None:
+    """An agent: a model that calls `tools` (webhooks or child workflows) until it answers, within
+    `max_steps` model turns and an optional `budget_usd`. Whether a workflow action names a workflow
+    of the tenant (and not the one containing the agent) is checked on save, where the tenant is known."""
+    _model_choice(data)
+    data.template("instructions")
+    data.template("prompt", required=True, what="the user message, a template")
+    tools = data.raw.get("tools") or []
+    if not isinstance(tools, list):
+        data.problem("invalid_field", "tools", "tools must be a list")
+        tools = []
+    seen: set[str] = set()
+    for index, tool in enumerate(tools):
+        _agent_tool(data, index, tool, seen)
+    steps = data.raw.get("max_steps")
+    if steps in (None, ""):
+        data.out["max_steps"] = AGENT_DEFAULT_STEPS
+    elif not isinstance(steps, int) or isinstance(steps, bool) or not 1 <= steps <= AGENT_MAX_STEPS:
+        data.problem("invalid_field", "max_steps", f"max_steps must be a whole number from 1 to {AGENT_MAX_STEPS}")
+    budget = data.raw.get("budget_usd")
+    if budget is not None and (not isinstance(budget, int | float) or isinstance(budget, bool) or budget <= 0):
+        data.problem("invalid_field", "budget_usd", "budget_usd must be a positive amount in US dollars")
+    schema = data.raw.get("output_schema")
+    if schema is not None and not isinstance(schema, dict):
+        data.problem("invalid_field", "output_schema", "output_schema must be a JSON schema object")
+    elif schema is not None and (problem := schemas.check_schema(schema)):
+        data.problem("invalid_schema", "output_schema", f"output_schema: {problem}")
+
+
+def _image(data: _Data) -> None:
+    """Images from a prompt template through the gateway; stored as media assets (the output has their ids)."""
+    _model_choice(data, bare_model=True)
+    data.template("prompt", required=True, what="what to draw, a template")
+    size = data.raw.get("size")
+    if size in (None, ""):
+        data.out["size"] = "1024x1024"
+    elif not (isinstance(size, str) and re.fullmatch(r"\d{2,5}x\d{2,5}", size)):
+        data.problem("invalid_field", "size", f"size must be WIDTHxHEIGHT such as 1024x1024, not {size!r}")
+    n = data.raw.get("n")
+    if n in (None, ""):
+        data.out["n"] = 1
+    elif not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 10:
+        data.problem("invalid_field", "n", "n must be a whole number of images from 1 to 10")
+
+
+def _transcribe(data: _Data) -> None:
+    """Transcribe an audio media asset (`media`: its id, or a template giving it) through the gateway."""
+    _model_choice(data, bare_model=True)
+    media = data.raw.get("media")
+    if isinstance(media, int) and not isinstance(media, bool):
+        return
+    data.template("media", required=True, what="the id of an audio media asset, or a template giving it")
+
+
+def agent_workflow_tools(data: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """`(field, definition id)` of every workflow action among an agent node's tools."""
+    found = []
+    for index, tool in enumerate(data.get("tools") or []):
+        action = tool.get("action") if isinstance(tool, dict) else None
+        if isinstance(action, dict) and action.get("type") == "workflow" and isinstance(action.get("workflow"), int):
+            found.append((f"tools[{index}].action.workflow", action["workflow"]))
+    return found
+
+
 def _end(data: _Data) -> None:
     data.choice("status", ("completed", "failed", "cancelled"), "completed")
     if data.raw.get("output") is not None:
@@ -338,6 +465,9 @@ NODE_TYPES: dict[str, NodeType] = {
         NodeType("UpdateRecordNode", "updateRecord", _update_record),
         NodeType("WebhookNode", "webhook", _webhook),
         NodeType("LLMNode", "llm", _llm),
+        NodeType("AgentNode", "agent", _agent),
+        NodeType("ImageNode", "image", _image),
+        NodeType("TranscribeNode", "transcribe", _transcribe),
         NodeType("EndNode", "end", _end, can_have_outgoing=False),
     )
 }

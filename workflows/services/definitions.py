@@ -8,7 +8,8 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from mono.errors import ServiceError
 from workflows.graph.compiler import GraphInvalid, compile_definition
-from workflows.graph.validation import GraphLimits, limit_errors, validate_definition
+from workflows.graph.nodes import agent_workflow_tools
+from workflows.graph.validation import GraphError, GraphLimits, limit_errors, validate_definition
 from workflows.models import DefinitionStatus, WorkflowDefinition, WorkflowVersion
 from workflows.services import schedules
 
@@ -32,12 +33,18 @@ def graph_limits() -> GraphLimits:
     )
 
 
-def graph_problems(*, graph) -> list[dict]:
-    """Every problem in a graph, for the editor; a graph over its limits raises DefinitionInvalid (400)."""
+def graph_problems(*, graph, tenant=None) -> list[dict]:
+    """Every problem in a graph, for the editor; a graph over its limits raises DefinitionInvalid (400).
+
+    With `tenant`, a valid graph's agent tools are also checked against the tenant's workflows.
+    """
     limits = graph_limits()
     if too_large := limit_errors(graph, limits):
         raise DefinitionInvalid(too_large)
-    return [error.to_dict() for error in validate_definition(graph, limits)]
+    errors = validate_definition(graph, limits)
+    if not errors and tenant is not None:
+        errors = agent_tool_problems(tenant=tenant, plan=compile_graph(graph))
+    return [error.to_dict() for error in errors]
 
 
 def compile_graph(graph) -> dict:
@@ -45,6 +52,69 @@ def compile_graph(graph) -> dict:
         return compile_definition(graph, graph_limits()).to_dict()
     except GraphInvalid as exc:
         raise DefinitionInvalid(exc.errors) from exc
+
+
+def _workflow_tools(plan: dict) -> list[tuple[str, str, int]]:
+    """`(node id, field, definition id)` of every agent tool that runs a workflow."""
+    return [
+        (node_id, field, target)
+        for node_id, node in plan["nodes"].items()
+        if node["type"] == "AgentNode"
+        for field, target in agent_workflow_tools(node["data"])
+    ]
+
+
+def agent_tool_problems(*, tenant, plan: dict, definition_id: int | None = None) -> list[GraphError]:
+    """Agent tools whose workflow is not one of this tenant's, or would recurse into this one.
+
+    Recursion is followed through the tool workflows' own newest versions, so a tool workflow whose
+    agent calls back into this definition is refused as well.
+    """
+    problems = []
+    tools = _workflow_tools(plan)
+    owned = set(
+        WorkflowDefinition.objects.for_tenant(tenant)
+        .filter(pk__in={target for _, _, target in tools})
+        .values_list("pk", flat=True)
+    )
+    for node_id, field, target in tools:
+        if target not in owned:
+            problems.append(
+                GraphError("unknown_workflow", f"{field}: no workflow {target} in this tenant", node_id, None, field)
+            )
+        elif definition_id is not None and _reaches(tenant, target, definition_id):
+            problems.append(
+                GraphError(
+                    "recursive_tool",
+                    f"{field}: a tool cannot run the workflow that contains the agent",
+                    node_id,
+                    None,
+                    field,
+                )
+            )
+    return problems
+
+
+def _reaches(tenant, start: int, goal: int, limit: int = 100) -> bool:
+    """Whether running workflow `start` can, through agent tools, run workflow `goal`."""
+    seen, frontier = set(), [start]
+    while frontier and len(seen) < limit:
+        current = frontier.pop()
+        if current == goal:
+            return True
+        if current in seen:
+            continue
+        seen.add(current)
+        definition = WorkflowDefinition.objects.for_tenant(tenant).filter(pk=current).first()
+        version = definition.latest_version if definition else None
+        if version is not None:
+            frontier += [target for _, _, target in _workflow_tools(version.plan)]
+    return False
+
+
+def _check_agent_tools(tenant, plan: dict, definition_id: int | None) -> None:
+    if problems := agent_tool_problems(tenant=tenant, plan=plan, definition_id=definition_id):
+        raise DefinitionInvalid(problems)
 
 
 def _unique_slug(tenant, name: str) -> str:
@@ -64,6 +134,7 @@ def definition_create(
 ) -> WorkflowDefinition:
     """Create a definition and its first version; an invalid graph saves nothing."""
     plan = compile_graph(graph)
+    _check_agent_tools(tenant, plan, None)
     definition = WorkflowDefinition(
         tenant=tenant,
         name=name,
@@ -104,6 +175,7 @@ def definition_update(
     had_schedule = schedules.definition_trigger(definition) is not None
     if graph is not None:
         plan = compile_graph(graph)
+        _check_agent_tools(definition.tenant_id, plan, definition.pk)
         latest = definition.latest_version
         if latest is None or latest.graph != graph:
             version = _add_version(definition, graph, plan, actor)

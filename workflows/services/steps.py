@@ -235,11 +235,63 @@ def llm_prompt(
     return output
 
 
+def _gateway_failure(exc: ServiceError) -> Exception:
+    if llm_services.llm_failure_is_temporary(exc):
+        return RuntimeError(f"LLM gateway: {exc.detail}")  # Temporal retries with the node's policy
+    return StepError(f"LLM gateway: {exc.detail}")
+
+
+def image_generate(
+    *, tenant_id: int, data: dict, variables: dict, execution_id: str = "", node_id: str = ""
+) -> dict[str, Any]:
+    """Generate images through the gateway; only the stored assets' ids travel on, never the bytes."""
+    spec = llm_services.ImageSpec(
+        prompt=data["prompt"],  # rendered once, by the gateway entry, with the run's variables
+        variables=variables,
+        size=data.get("size") or "1024x1024",
+        quality=data.get("quality") or "",
+        n=data.get("n") or 1,
+        route=data.get("route", ""),
+        provider=data.get("provider", ""),
+        model=data.get("model", ""),
+    )
+    try:
+        result = llm_services.llm_images(
+            tenant=Tenant.objects.get(pk=tenant_id), spec=spec, scope="workflow", execution_id=execution_id,
+            node_id=node_id,
+        )  # fmt: skip
+    except ServiceError as exc:
+        raise _gateway_failure(exc) from exc
+    return {
+        "assets": [asset["id"] for asset in result["assets"]],
+        **{k: result[k] for k in ("revised_prompt", "provider", "model", "size", "quality", "cost")},
+    }
+
+
+def audio_transcribe(
+    *, tenant_id: int, data: dict, variables: dict, execution_id: str = "", node_id: str = ""
+) -> dict[str, Any]:
+    """Transcribe an audio media asset through the gateway; the text and the asset id travel on."""
+    media = data["media"]
+    media_id = media if isinstance(media, int) else templating.render(str(media), variables, field="media").strip()
+    try:
+        result = llm_services.llm_transcribe(
+            tenant_id=tenant_id, media_id=media_id, route=data.get("route", ""), provider=data.get("provider", ""),
+            model=data.get("model") or ("" if data.get("route") else "whisper-1"), language=data.get("language", ""),
+            scope="workflow", execution_id=execution_id, node_id=node_id,
+        )  # fmt: skip
+    except ServiceError as exc:
+        raise _gateway_failure(exc) from exc
+    return {"media": int(media_id), **{k: result[k] for k in ("text", "language", "duration", "cost")}}
+
+
 PERFORMERS = {
     "EmailNode": email_send,
     "UpdateRecordNode": record_apply,
     "WebhookNode": webhook_call,
     "LLMNode": llm_prompt,
+    "ImageNode": image_generate,
+    "TranscribeNode": audio_transcribe,
 }
 
 

@@ -168,3 +168,72 @@ class ScheduledRunStart:
 class ScheduledRunResult:
     execution_id: str
     created: bool
+
+
+# The agent node's child workflow (workflows.temporal.agent). Only ids and small dicts: the
+# transcript stays in PostgreSQL (AgentTranscript) and travels by its id.
+
+
+@dataclass(frozen=True)
+class AgentInput:
+    tenant_id: int
+    execution_id: str
+    node_id: str
+    data: dict[str, Any]
+    variables: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AgentBegun:
+    transcript_id: int
+
+
+@dataclass(frozen=True)
+class AgentTurn:
+    tenant_id: int
+    transcript_id: int
+    turn: int
+
+
+@dataclass(frozen=True)
+class AgentTurnResult:
+    """What the model answered: a final text, or tool calls (`index`, `id`, `name`, `kind`) to make."""
+
+    final: bool
+    content: str
+    calls: list[dict[str, Any]]
+    cost: str  # the agent's total model cost so far, decimal as text
+
+
+@dataclass(frozen=True)
+class AgentToolRef:
+    tenant_id: int
+    transcript_id: int
+    turn: int
+    index: int
+
+
+@dataclass(frozen=True)
+class AgentChildPrepared:
+    """A workflow tool's child run, recorded and ready to start (or `done` when refused or finished)."""
+
+    done: bool
+    execution_id: str = ""
+    plan: dict[str, Any] = field(default_factory=dict)
+    input: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AgentChildDone:
+    tenant_id: int
+    transcript_id: int
+    turn: int
+    index: int
+    status: str
+    output: Any = None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class AgentResult:
+    output: dict[str, Any]

@@ -34,7 +34,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from mono.kernel import expressions, templating
@@ -43,6 +43,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.graph.quorum import quorum_outcome
     from workflows.temporal import refs
     from workflows.temporal.types import (
+        AgentInput,
+        AgentResult,
         ApprovalClose,
         ApprovalOpen,
         ApprovalOpened,
@@ -75,6 +77,14 @@ WORK_STEP_OPTIONS = {
     },
     # The gateway fails over between providers itself; retrying here covers "all were down".
     "LLMNode": {
+        "start_to_close_timeout": timedelta(minutes=5),
+        "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coefficient=2, maximum_attempts=4),
+    },
+    "ImageNode": {
+        "start_to_close_timeout": timedelta(minutes=5),
+        "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coefficient=2, maximum_attempts=4),
+    },
+    "TranscribeNode": {
         "start_to_close_timeout": timedelta(minutes=5),
         "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coefficient=2, maximum_attempts=4),
     },
@@ -225,6 +235,7 @@ class InterpreterWorkflow:
             "WaitNode": self._wait,
             "ApprovalNode": self._approval,
             "EndNode": self._end,
+            "AgentNode": self._agent,
         }.get(node.type, self._work)
         try:
             return await handler(node)
@@ -367,6 +378,24 @@ class InterpreterWorkflow:
         options["heartbeat_timeout"] = STEP_HEARTBEAT_TIMEOUT
         return options
 
+    async def _agent(self, node: PlanNode) -> _Outcome:
+        # The agent's loop is one durable child workflow (workflows.temporal.agent); its result is
+        # recorded here like any step's.
+        if self._folded:  # the rows before the agent's own steps (its tool calls) are written first
+            await self._flush()
+        agent = AgentInput(self._tenant_id, self._execution_id, node.id, node.data, self._variables())
+        try:
+            result = await workflow.execute_child_workflow(
+                "Agent", agent, id=f"{self._execution_id}-agent-{node.id}", result_type=AgentResult
+            )
+        except ChildWorkflowError as exc:
+            reason = _root_cause(exc)
+            await self._record(node, "failed", error=reason)
+            raise StepFailed(node, reason) from exc
+        self._steps[node.id] = result.output
+        await self._record(node, "completed", result.output)
+        return _Outcome()
+
     async def _approval(self, node: PlanNode) -> _Outcome:
         data = node.data
         message = templating.render(data["message"], self._variables(), field="message") if data.get("message") else ""
@@ -438,6 +467,13 @@ class InterpreterWorkflow:
         node = self._plan.nodes.get(vote.node_id) if self._plan else None
         if node is None or node.type != "ApprovalNode" or vote.node_id in self._steps:
             raise ApplicationError(f"approval {vote.node_id} is not open", type="ApprovalClosed")
+
+
+def _root_cause(error: BaseException) -> str:
+    """The innermost failure's message (a child's activity error wraps the business reason)."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    return str(error)
 
 
 def _check_vote(approval: _Approval, vote: ApprovalVote) -> None:
