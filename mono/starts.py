@@ -320,13 +320,6 @@ def _backoff(attempts: int) -> timedelta:
     return min(FIRST_BACKOFF * 2 ** min(attempts - 1, 10), MAX_BACKOFF)
 
 
-def _try_quietly(kind: str, pk: Any) -> None:
-    try:
-        start_now(kind=kind, pk=pk)
-    except Exception:  # counted and logged by start_now; the row stays owed for the relay
-        logger.debug("%s %s left for the relay", kind, pk, exc_info=True)
-
-
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
