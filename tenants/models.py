@@ -134,6 +134,8 @@ class PayloadKey(models.Model):
     retired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "payload key"
+        verbose_name_plural = "payload keys"
         ordering = ["namespace", "-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(

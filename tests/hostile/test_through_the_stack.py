@@ -30,7 +30,7 @@ def test_a_7mb_50k_node_ring_sent_to_validate_is_refused_quickly(acme):
 
 @pytest.mark.timeout(SECONDS)
 def test_a_50k_node_ring_within_the_body_limit_is_a_400_naming_the_graph_limit(acme, settings):
-    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 50_000_000  # let it reach the graph limits
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = settings.API_MAX_BODY_BYTES = 50_000_000  # let it reach the graph limits
     started = time.perf_counter()
     response = api_as(acme, "vic").post("/api/v1/workflows/validate", {"definition": _ring(50_000)}, format="json")
     assert time.perf_counter() - started < SECONDS
@@ -38,6 +38,13 @@ def test_a_50k_node_ring_within_the_body_limit_is_a_400_naming_the_graph_limit(a
     fields = [(e["code"], e["field"]) for e in response.json()["definition"]]
     assert fields == [("too_large", "max_nodes"), ("too_large", "max_edges")]
     assert "limit is 500 (max_nodes)" in response.json()["definition"][0]["message"]
+
+
+@pytest.mark.timeout(SECONDS)
+def test_a_7mb_ring_at_the_default_body_limit_is_a_413_naming_the_limit(acme):
+    response = api_as(acme, "vic").post("/api/v1/workflows/validate", {"definition": _ring(50_000)}, format="json")
+    assert response.status_code == 413
+    assert "API_MAX_BODY_BYTES" in response.json()["detail"]
 
 
 @pytest.mark.timeout(SECONDS)
