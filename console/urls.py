@@ -1,11 +1,17 @@
 from django.urls import path
 
-from console import views
+from console import account, views
 
 app_name = "console"
 
 urlpatterns = [
+    path("login/", account.login_view, name="login"),
+    path("logout/", account.logout_view, name="logout"),
+    path("account/password/", account.password_change, name="password-change"),
+    path("account/password/done/", account.password_change_done, name="password-change-done"),
+    path("account/tenant/", account.tenant_switch, name="tenant-switch"),
     path("", views.dashboard, name="dashboard"),
+    path("inbox/", views.inbox, name="inbox"),
     path("workflows/new", views.workflow_new, name="workflow-new"),
     path("workflows/<int:definition_id>/edit", views.workflow_edit, name="workflow-edit"),
     path("executions/<str:execution_id>/", views.execution_monitor, name="execution-monitor"),

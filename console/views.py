@@ -5,25 +5,46 @@ configuration; everything else the page shows comes from the API and the live st
 with the session cookie and the CSRF token, in the tenant resolved here.
 """
 
+import functools
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from console import selectors
+from console.account import TENANT_SESSION_KEY
 from mono.temporal.client import tenant_namespace
 from tenants.permissions import Permission, role_allows
 
-LOGIN_URL = "admin:login"
 
+def console_page(view):
+    """A console page: signed in (the console's own login), CSRF cookie set, and acting in one
+    active tenant of the user's, passed to the view as `membership`. A tenant named in `?tenant=`
+    wins over the one picked in the switcher; a user with no active tenant gets a page that says
+    so (not an error)."""
 
-def _membership(request):
-    membership = selectors.console_membership(user=request.user, tenant_slug=request.GET.get("tenant"))
-    if membership is None:
-        raise PermissionDenied("You are not a member of an active tenant.")
-    return membership
+    @functools.wraps(view)
+    @login_required
+    @ensure_csrf_cookie
+    def page(request, *args, **kwargs):
+        named = request.GET.get("tenant")
+        if named:
+            membership = selectors.console_membership(user=request.user, tenant_slug=named)
+            if membership is None:
+                return render(request, "console/account/no_tenant.html", {"unknown": named}, status=403)
+        else:
+            picked = request.session.get(TENANT_SESSION_KEY)
+            membership = picked and selectors.console_membership(user=request.user, tenant_slug=picked)
+            if not membership:
+                request.session.pop(TENANT_SESSION_KEY, None)  # left or deactivated since it was picked
+                membership = selectors.console_membership(user=request.user, tenant_slug=None)
+            if membership is None:
+                return render(request, "console/account/no_tenant.html", {})
+        return view(request, membership, *args, **kwargs)
+
+    return page
 
 
 def _page(request, membership, page: str, title: str, **config):
@@ -35,7 +56,15 @@ def _page(request, membership, page: str, title: str, **config):
         "role": membership.role,
         "can": {permission.value: role_allows(membership.role, permission) for permission in Permission},
         "temporal": {"ui_url": settings.TEMPORAL_UI_URL, "namespace": tenant_namespace(tenant.pk)},
-        "urls": {"dashboard": reverse("console:dashboard"), "new_workflow": reverse("console:workflow-new")},
+        "tenants": selectors.console_tenants(user=request.user),
+        "urls": {
+            "dashboard": reverse("console:dashboard"),
+            "new_workflow": reverse("console:workflow-new"),
+            "inbox": reverse("console:inbox"),
+            "logout": reverse("console:logout"),
+            "password_change": reverse("console:password-change"),
+            "tenant_switch": reverse("console:tenant-switch"),
+        },
         # Links between pages keep a tenant picked with `?tenant=`; API calls send it as `X-Tenant`.
         "tenant_param": request.GET.get("tenant") or None,
         **config,
@@ -43,37 +72,29 @@ def _page(request, membership, page: str, title: str, **config):
     return render(request, "console/page.html", {"title": title, "config": config, "page": page})
 
 
-@login_required(login_url=LOGIN_URL)
-@ensure_csrf_cookie
-def dashboard(request):
+@console_page
+def dashboard(request, membership):
     """Recent runs with live status, the viewer's pending approvals and counts by status."""
-    membership = _membership(request)
     counts = selectors.execution_counts(tenant=membership.tenant)
     return _page(request, membership, "dashboard", "Dashboard", counts=counts)
 
 
-@login_required(login_url=LOGIN_URL)
-@ensure_csrf_cookie
-def workflow_new(request):
+@console_page
+def workflow_new(request, membership):
     """The editor on an empty (unsaved) workflow."""
-    membership = _membership(request)
     return _page(request, membership, "editor", "New workflow", workflow=None)
 
 
-@login_required(login_url=LOGIN_URL)
-@ensure_csrf_cookie
-def workflow_edit(request, definition_id: int):
+@console_page
+def workflow_edit(request, membership, definition_id: int):
     """The editor on one of the tenant's workflows (404 for another tenant's, as for a missing one)."""
-    membership = _membership(request)
     definition = selectors.definition_get(tenant=membership.tenant, definition_id=definition_id)
     return _page(request, membership, "editor", f"Edit {definition.name}", workflow=definition.pk)
 
 
-@login_required(login_url=LOGIN_URL)
-@ensure_csrf_cookie
-def execution_monitor(request, execution_id: str):
+@console_page
+def execution_monitor(request, membership, execution_id: str):
     """One run's graph, live (404 for another tenant's run, as for a missing one)."""
-    membership = _membership(request)
     execution = selectors.execution_get(tenant=membership.tenant, execution_id=execution_id)
     return _page(
         request,
@@ -87,3 +108,9 @@ def execution_monitor(request, execution_id: str):
         # The graph this run follows: the version it started on, not the definition's latest.
         graph=execution.version.graph,
     )
+
+
+@console_page
+def inbox(request, membership):
+    """Approvals waiting for the viewer and those they decided, with comments."""
+    return _page(request, membership, "inbox", "Approvals")

@@ -4,6 +4,7 @@ from django.db.models import Max, QuerySet
 
 from workflows.models import (
     ApprovalRequest,
+    ApprovalStatus,
     DefinitionStatus,
     WorkflowDefinition,
     WorkflowExecution,
@@ -41,12 +42,22 @@ def execution_list(
 
 
 def approval_list(
-    *, tenant, user=None, status: str | None = None, execution_id: str | None = None
+    *,
+    tenant,
+    user=None,
+    status: str | None = None,
+    execution_id: str | None = None,
+    mine: str | None = None,
 ) -> QuerySet[ApprovalRequest]:
-    """Approvals of the tenant; with `user`, only those the user may decide (their inbox)."""
+    """Approvals of the tenant; with `user`, only those the user may decide (their inbox), and with
+    `mine="waiting"` only pending ones they have not voted on yet, `mine="decided"` those they voted on."""
     approvals = ApprovalRequest.objects.for_tenant(tenant).prefetch_related("decisions__user")
     if user is not None:
         approvals = approvals.filter(eligible_usernames__contains=[user.username])
+        if mine == "waiting":
+            approvals = approvals.filter(status=ApprovalStatus.PENDING).exclude(decisions__user=user)
+        elif mine == "decided":
+            approvals = approvals.filter(decisions__user=user)
     if status:
         approvals = approvals.filter(status=status)
     if execution_id:

@@ -33,6 +33,10 @@ function cookie(name) {
   return match ? decodeURIComponent(match.slice(name.length + 1)) : "";
 }
 
+export function csrfToken() {
+  return cookie("csrftoken");
+}
+
 export async function api(path, { method = "GET", body } = {}) {
   const headers = { Accept: "application/json", "X-Tenant": config.tenant.slug };
   if (method !== "GET") headers["X-CSRFToken"] = cookie("csrftoken");

@@ -5,9 +5,10 @@ import "./styles.css";
 import { config } from "./api.js";
 import Dashboard from "./Dashboard.jsx";
 import Editor from "./Editor.jsx";
+import Inbox from "./Inbox.jsx";
 import Monitor from "./Monitor.jsx";
 
-const PAGES = { dashboard: Dashboard, editor: Editor, monitor: Monitor };
+const PAGES = { dashboard: Dashboard, editor: Editor, monitor: Monitor, inbox: Inbox };
 const Page = PAGES[config.page] || Dashboard;
 
 createRoot(document.getElementById("root")).render(

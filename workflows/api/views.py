@@ -201,9 +201,18 @@ class ApprovalViewSet(viewsets.ReadOnlyModelViewSet):
             user=self.request.user,
             status=params.get("status"),
             execution_id=params.get("execution"),
+            mine=params.get("mine"),
         )
 
-    @extend_schema(parameters=[STATUS_FILTER, OpenApiParameter("execution", str, description="only this run's")])
+    @extend_schema(
+        parameters=[
+            STATUS_FILTER,
+            OpenApiParameter("execution", str, description="only this run's"),
+            OpenApiParameter(
+                "mine", str, enum=["waiting", "decided"], description="waiting for my vote, or decided by me"
+            ),
+        ]
+    )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
