@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console import account, views
+from console import account, approval_pages, views
 
 app_name = "console"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("account/password/", account.password_change, name="password-change"),
     path("account/password/done/", account.password_change_done, name="password-change-done"),
     path("account/tenant/", account.tenant_switch, name="tenant-switch"),
+    path("approvals/link/<str:token>/", approval_pages.approval_link, name="approval-link"),
     path("", views.dashboard, name="dashboard"),
     path("inbox/", views.inbox, name="inbox"),
     path("workflows/new", views.workflow_new, name="workflow-new"),

@@ -490,12 +490,14 @@ function EditorCanvas() {
   const selectedNode = selection?.kind === "node" ? nodes.find((node) => node.id === selection.id) : null;
   const selectedEdge = selection?.kind === "edge" ? edges.find((edge) => edge.id === selection.id) : null;
 
+  const canEdit = Boolean(config.can?.edit);
   return (
     <div className="console editor-page">
       <TopBar title="Workflow editor">
         <input
           className="workflow-name"
           aria-label="Workflow name"
+          readOnly={!canEdit}
           value={name}
           onChange={(event) => {
             setName(event.target.value);
@@ -509,6 +511,8 @@ function EditorCanvas() {
           ] || "not checked"}
         </span>
         <div className="toolbar">
+          {canEdit ? (
+          <>
           <button type="button" onClick={undo} disabled={!historySize.past} title="Undo (Ctrl+Z)">
             ↶ Undo
           </button>
@@ -518,9 +522,17 @@ function EditorCanvas() {
           <button type="button" onClick={layout} title="Arrange the nodes top to bottom">
             Layout
           </button>
+          </>
+          ) : (
+            <span className="read-only" data-testid="read-only">
+              Read only ({config.role})
+            </span>
+          )}
           <button type="button" onClick={exportJson}>
             Export
           </button>
+          {canEdit && (
+          <>
           <button type="button" onClick={() => fileInput.current?.click()}>
             Import
           </button>
@@ -528,6 +540,8 @@ function EditorCanvas() {
           <button type="button" className="primary" onClick={save} disabled={!config.can?.edit}>
             Save{dirty ? " *" : ""}
           </button>
+          </>
+          )}
         </div>
       </TopBar>
       {notice && (
@@ -539,6 +553,7 @@ function EditorCanvas() {
         </div>
       )}
       <div className="editor-body">
+        {canEdit && (
         <aside className="palette" aria-label="Node palette">
           <h3>Nodes</h3>
           {Object.entries(NODE_TYPES).map(([type, spec]) => (
@@ -561,6 +576,7 @@ function EditorCanvas() {
           ))}
           <p className="hint">Drag onto the canvas (or double-click). Connect a node's bottom handle to the next node's top. Delete/Backspace removes the selection.</p>
         </aside>
+        )}
         <div className="editor-canvas" onDrop={diff ? undefined : onDrop} onDragOver={onDragOver}>
           {diff && (
             <div className="diff-banner" data-testid="diff-banner">
@@ -602,7 +618,7 @@ function EditorCanvas() {
                 setTab("properties");
               }}
               onPaneClick={() => setSelection(null)}
-              deleteKeyCode={diff ? null : ["Backspace", "Delete"]}
+              deleteKeyCode={diff || !canEdit ? null : ["Backspace", "Delete"]}
               nodesConnectable={!diff}
               defaultViewport={{ x: 40, y: 20, zoom: 1 }}
               minZoom={0.1}
@@ -635,10 +651,10 @@ function EditorCanvas() {
                   node={selectedNode}
                   problems={problemsByNode[selectedNode.id] || []}
                   onChange={updateData}
-                  onDelete={deleteSelected}
+                  onDelete={canEdit ? deleteSelected : null}
                 />
               ) : selectedEdge ? (
-                <EdgeForm edge={selectedEdge} problems={problemsByEdge[selectedEdge.id] || []} onDelete={deleteSelected} />
+                <EdgeForm edge={selectedEdge} problems={problemsByEdge[selectedEdge.id] || []} onDelete={canEdit ? deleteSelected : null} />
               ) : (
                 <p className="hint">Select a node or an edge to edit it.</p>
               ))}
@@ -659,9 +675,13 @@ function EditorCanvas() {
                 <label htmlFor="run-input">Input (JSON object)</label>
                 <textarea id="run-input" rows={8} value={runInput} onChange={(event) => setRunInput(event.target.value)} />
                 <p className="hint">Available to templates as input.…; the run opens in the monitor. Unsaved changes are saved first.</p>
-                <button type="button" className="primary" onClick={run} disabled={running || !config.can?.execute || validity === "invalid"}>
-                  {running ? "Starting…" : "Run workflow"}
-                </button>
+                {config.can?.execute ? (
+                  <button type="button" className="primary" onClick={run} disabled={running || validity === "invalid"}>
+                    {running ? "Starting…" : "Run workflow"}
+                  </button>
+                ) : (
+                  <p className="hint">Your role ({config.role}) cannot start runs.</p>
+                )}
                 {validity === "invalid" && <p className="field-problem">Fix the problems first.</p>}
               </div>
             )}
@@ -727,9 +747,11 @@ function NodeForm({ node, problems, onChange, onDelete }) {
           {problem.message}
         </div>
       ))}
-      <button type="button" className="danger" onClick={onDelete}>
-        Delete node
-      </button>
+      {onDelete && (
+        <button type="button" className="danger" onClick={onDelete}>
+          Delete node
+        </button>
+      )}
     </form>
   );
 }
@@ -851,9 +873,11 @@ function EdgeForm({ edge, problems, onDelete }) {
           {problem.message}
         </div>
       ))}
-      <button type="button" className="danger" onClick={onDelete}>
-        Delete edge
-      </button>
+      {onDelete && (
+        <button type="button" className="danger" onClick={onDelete}>
+          Delete edge
+        </button>
+      )}
     </div>
   );
 }
@@ -877,7 +901,7 @@ function Versions({ workflowId, versions, latest, diff, onCompare, onRestore, ca
                 <button type="button" onClick={() => onCompare(version.number, latest)}>
                   Compare
                 </button>
-                <button type="button" onClick={() => onRestore(version.number)} disabled={!canEdit}>
+                <button type="button" onClick={() => onRestore(version.number)} hidden={!canEdit}>
                   Restore
                 </button>
               </>
@@ -902,7 +926,7 @@ function Templates({ templates, onUse, canEdit }) {
         <li key={template.slug} data-template={template.slug}>
           <strong>{template.name}</strong>
           <p className="hint">{template.description}</p>
-          <button type="button" onClick={() => onUse(template.slug)} disabled={!canEdit}>
+          <button type="button" onClick={() => onUse(template.slug)} hidden={!canEdit}>
             Use this template
           </button>
         </li>

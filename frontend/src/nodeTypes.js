@@ -71,6 +71,12 @@ export const NODE_TYPES = {
         help: "What happens when the timeout passes without a decision.",
       },
       { name: "message", label: "Message", kind: "textarea", help: `Shown to approvers. ${TEMPLATE_HELP}` },
+      {
+        name: "allowStarter",
+        label: "The run's starter may approve",
+        kind: "checkbox",
+        help: "Off by default: whoever started the run is not asked to approve it.",
+      },
     ],
   },
   WaitNode: {

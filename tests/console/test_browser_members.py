@@ -1,0 +1,188 @@
+"""Tenant members in a real browser (headless Chromium against uvicorn, real workers and Temporal):
+a non-staff approver signs in on the console's own page and decides from the inbox or from the
+e-mail link; used and forged links are refused; a viewer sees no edit controls; another tenant's
+run and approval answer 404."""
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from playwright.sync_api import expect
+
+from tenants.selectors import active_tenant_refs
+from tests.console.conftest import VIEWPORT, screenshot
+from tests.workflows import conftest as workflow_fixtures
+from tests.workflows import graphs
+from tests.workflows.conftest import open_approval_of, wait_result, wait_until
+from workflows.models import ApprovalDecision
+from workflows.services import definitions, executions
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+acme = workflow_fixtures.acme
+globex = workflow_fixtures.globex
+PASSWORD = "a long and private passphrase"
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(autouse=True)
+def mail_settings(settings, live_server_url):
+    settings.EMAIL_RATE_PER_MINUTE = 6000  # read when the e-mail queue's worker starts
+    settings.CONSOLE_BASE_URL = live_server_url  # links in approval mails lead to this server
+
+
+def member(username: str):
+    """The fixture's user, given a password and an address; never staff."""
+    user = get_user_model().objects.get(username=username)
+    user.set_password(PASSWORD)
+    user.email = f"{username}@acme.test"
+    user.is_staff = False
+    user.save()
+    return user
+
+
+def run_as(tenant, username: str, graph: dict, input: dict, name: str = "Expenses"):
+    definition = definitions.definition_create(tenant=tenant, name=name, graph=graph)
+    starter = get_user_model().objects.get(username=username)
+    return executions.execution_start(tenant=tenant, definition=definition, input=input, actor=starter)
+
+
+@pytest.fixture
+def visitor(browser, live_server_url):
+    """`visitor(viewport)`: a page with no session at all."""
+    contexts = []
+
+    def open_page(viewport=VIEWPORT):
+        context = browser.new_context(viewport=viewport, base_url=live_server_url)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def sign_in(page, username: str, path: str = "/") -> None:
+    page.goto(path)
+    expect(page).to_have_url(re.compile(r"/login/\?next="))
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_non_staff_approver_signs_in_decides_in_the_inbox_and_the_run_completes(visitor, acme, start_workers):
+    start_workers(tenant_source=active_tenant_refs)
+    member("ada")
+    execution = run_as(acme, "erin", graphs.approval_graph(approvers=["approver"]), {"key": "a new laptop"})
+    approval = open_approval_of(execution)
+    page = visitor()
+
+    page.goto("/inbox/")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    screenshot(page, "login")
+    page.get_by_label("Username").fill("ada")
+    page.get_by_label("Password").fill("wrong")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("login-error")).to_contain_text("correct username and password")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    expect(page).to_have_url(re.compile(r"/inbox/$"))
+    item = page.get_by_test_id("inbox-waiting").locator(f'li[data-approval="{approval.pk}"]')
+    expect(item).to_contain_text("Approve a new laptop?")
+    expect(item).to_contain_text(execution.pk)
+    item.get_by_label("Comment").fill("Go ahead")
+    # Keyboard only: the Approve button is reached with Tab and pressed with Enter, focus visible.
+    item.get_by_label("Comment").press("Tab")
+    expect(item.get_by_role("button", name="Approve")).to_be_focused()
+    screenshot(page, "inbox")
+    page.keyboard.press("Enter")
+
+    decided = page.get_by_test_id("inbox-decided").locator(f'li[data-approval="{approval.pk}"]')
+    expect(decided).to_contain_text("you approved")
+    expect(decided).to_contain_text("Go ahead")
+    expect(page.get_by_test_id("inbox-waiting").locator("li.inbox-item")).to_have_count(0)
+    assert wait_result(execution).status == "completed"
+    page.reload()
+    expect(decided.locator(".run-status")).to_have_text("approved")
+    screenshot(page, "inbox-decided")
+    phone = visitor(PHONE)
+    sign_in(phone, "ada", "/inbox/")
+    expect(phone.get_by_test_id("inbox-decided").locator("li.inbox-item")).to_have_count(1)
+    screenshot(phone, "inbox-phone")
+
+
+def test_approver_decides_from_the_email_link_and_the_link_then_refuses(visitor, acme, start_workers):
+    start_workers(tenant_source=active_tenant_refs)
+    member("ada")
+    execution = run_as(acme, "erin", graphs.approval_graph(approvers=["ada"]), {"key": "the offsite"})
+    message = wait_until(lambda: next((m for m in mail.outbox if m.to == ["ada@acme.test"]), None), timeout=30)
+    approve_url = re.search(r"^Approve: (\S+)$", message.body, re.MULTILINE).group(1)
+    page = visitor()
+
+    page.goto(approve_url)
+    expect(page.get_by_role("heading", name="Approve this request?")).to_be_visible()
+    expect(page.get_by_test_id("approval-message")).to_have_text("Approve the offsite?")
+    page.get_by_label("Comment (optional)").fill("From my phone")
+    screenshot(page, "approval-link")
+    page.get_by_role("button", name="Confirm approval").click()
+
+    expect(page.get_by_test_id("link-done")).to_have_text("Approved")
+    screenshot(page, "approval-link-done")
+    assert wait_result(execution).status == "completed"
+    assert ApprovalDecision.objects.get().comment == "From my phone"
+
+    page.goto(approve_url)
+    expect(page.get_by_test_id("link-refused")).to_have_text("This link has been used")
+    screenshot(page, "approval-link-used")
+    response = page.goto(approve_url[:-6] + "XXXXX/")
+    assert response.status == 404
+    expect(page.get_by_test_id("link-refused")).to_have_text("This link is not valid")
+    screenshot(page, "approval-link-forged")
+
+
+def test_viewer_sees_no_edit_controls(visitor, acme, start_workers):
+    start_workers(tenant_source=active_tenant_refs)
+    member("vic")
+    execution = run_as(acme, "erin", graphs.approval_graph(approvers=["ada"]), {"key": "k"})
+    open_approval_of(execution)
+    page = visitor()
+    sign_in(page, "vic")
+
+    expect(page.get_by_role("heading", name="Recent runs")).to_be_visible()
+    expect(page.get_by_role("link", name="New workflow")).to_have_count(0)
+    expect(page.get_by_role("link", name="Inbox")).to_have_count(0)
+    page.goto(f"/workflows/{execution.definition_id}/edit")
+    expect(page.get_by_test_id("read-only")).to_contain_text("viewer")
+    expect(page.locator(".react-flow__node")).to_have_count(5)
+    for name in ("Save", "Undo", "Import", "Layout"):
+        expect(page.get_by_role("button", name=re.compile(name))).to_have_count(0)
+    expect(page.locator(".palette")).to_have_count(0)
+    page.locator('.react-flow__node[data-id="ok"]').click()
+    expect(page.get_by_role("button", name="Delete node")).to_have_count(0)
+    screenshot(page, "editor-viewer")
+    page.goto(f"/executions/{execution.pk}/")
+    expect(page.get_by_test_id("run-status")).to_have_text("running")
+    expect(page.get_by_role("button", name="Cancel run")).to_have_count(0)
+    expect(page.get_by_role("button", name="Approve")).to_have_count(0)
+    screenshot(page, "monitor-viewer")
+
+
+def test_another_tenants_run_and_approval_answer_404_in_the_browser(visitor, acme, globex, start_workers):
+    start_workers(tenant_source=active_tenant_refs)
+    member("gina")
+    execution = run_as(acme, "erin", graphs.approval_graph(approvers=["ada"]), {"key": "k"})
+    approval = open_approval_of(execution)
+    page = visitor()
+    sign_in(page, "gina")
+    expect(page.get_by_role("heading", name="Recent runs")).to_be_visible()
+
+    assert page.goto(f"/executions/{execution.pk}/").status == 404
+    assert page.goto(f"/workflows/{execution.definition_id}/edit").status == 404
+    screenshot(page, "foreign-run-404")
+    headers = {"X-Tenant": "globex"}
+    assert page.request.get(f"/api/v1/approvals/{approval.pk}", headers=headers).status == 404
+    assert page.request.get(f"/api/v1/executions/{execution.pk}", headers=headers).status == 404
+    assert page.goto("/?tenant=acme").status == 403
