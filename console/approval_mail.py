@@ -8,16 +8,24 @@ variables, so nothing a run wrote (the approval message) is ever evaluated as a 
 """
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils import timezone
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from console.approval_links import approval_link_url
+from console.temporal.types import ApprovalReminder
+from console.temporal.workflows import ApprovalReminderWorkflow
 from jobs.services.email import email_send
 from mono.errors import ServiceError
 from mono.events import DomainEvent
-from workflows.models import ApprovalRequest
+from mono.temporal import queues, sync
+from mono.temporal.client import get_tenant_client
+from workflows.models import ApprovalRequest, ApprovalStatus
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +58,56 @@ def approval_requested_notify(event: DomainEvent) -> None:
         .filter(pk=event.data["approval_id"])
         .first()
     )
-    if approval is None or approval.status != "pending":
+    if approval is None or approval.status != ApprovalStatus.PENDING:
         return
     approval_mail_send(approval=approval)
+    approval_reminder_schedule(approval=approval)
+
+
+def approval_reminder_schedule(*, approval: ApprovalRequest) -> bool:
+    """Start the approval's reminder (a durable timer in the tenant's namespace) when it has a
+    deadline and `APPROVAL_REMINDER_BEFORE_SECONDS` leaves room before it; whether one started.
+    Best effort: a reminder that could not start is logged, the approval is unaffected."""
+    before = settings.APPROVAL_REMINDER_BEFORE_SECONDS
+    if not approval.deadline or before <= 0:
+        return False
+    remind_at = approval.deadline - timedelta(seconds=before)
+    if remind_at <= timezone.now():
+        return False  # the first mail already is the last call
+    reminder = ApprovalReminder(tenant_id=approval.tenant_id, approval_id=approval.pk, remind_at=remind_at)
+
+    async def start():
+        client = await get_tenant_client(approval.tenant_id)
+        try:
+            await client.start_workflow(
+                ApprovalReminderWorkflow.run,
+                reminder,
+                id=f"approval-reminder-{approval.pk}",
+                task_queue=queues.WORKFLOWS.name(approval.tenant_id),
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # an earlier delivery of the event started it
+
+    try:
+        sync.run(start)
+    except Exception:
+        logger.exception("could not start the reminder of approval %s", approval.pk)
+        return False
+    return True
+
+
+def approval_remind(*, tenant_id: int, approval_id: int) -> int:
+    """Remind the approvers who have not voted on a still pending approval; how many were mailed."""
+    approval = (
+        ApprovalRequest.objects.for_tenant(tenant_id)
+        .select_related("tenant", "execution__definition", "execution__started_by")
+        .filter(pk=approval_id, status=ApprovalStatus.PENDING)
+        .first()
+    )
+    if approval is None or not approval.tenant.is_active:
+        return 0
+    return approval_mail_send(approval=approval, reminder=True)
 
 
 def approval_mail_send(*, approval: ApprovalRequest, reminder: bool = False) -> int:

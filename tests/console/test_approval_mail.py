@@ -134,3 +134,45 @@ def test_a_link_is_refused_once_its_addressee_has_left_the_tenant(workers, acme)
 
     assert Client().get(approve).status_code == 404
     assert open_approval_of(execution).status == "pending"
+
+
+def test_a_reminder_before_the_timeout_reaches_only_those_who_have_not_voted(workers, acme, settings):
+    from temporalio.client import WorkflowExecutionStatus
+
+    from mono.temporal import sync
+    from mono.temporal.client import get_tenant_client
+    from workflows.services import approvals
+
+    settings.APPROVAL_REMINDER_BEFORE_SECONDS = 110  # the approval times out in 120 s: remind after ~10 s
+    with_email("ada", "alice")
+    graph = graphs.approval_graph(approvers=["ada", "alice"], quorum="all", timeout="PT2M")
+    execution = run_as(acme, "erin", graph, {"key": "k"})
+    mails_to("ada@acme.test")
+    approvals.approval_decide(approval=open_approval_of(execution), user=get_user_model().objects.get(username="ada"),
+                              decision="approve")  # fmt: skip
+
+    [reminder] = [m for m in mails_to("alice@acme.test", count=2) if m.subject.startswith("Reminder")]
+
+    assert reminder.subject == "Reminder: Approval needed: Expenses"
+    assert "Approve: " in reminder.body
+    assert [m.subject for m in mail.outbox if m.to == ["ada@acme.test"]] == ["Approval needed: Expenses"]
+
+    approval = open_approval_of(execution)
+
+    async def reminder_status():
+        client = await get_tenant_client(acme.pk)
+        return (await client.get_workflow_handle(f"approval-reminder-{approval.pk}").describe()).status
+
+    assert sync.run(reminder_status) == WorkflowExecutionStatus.COMPLETED
+
+
+def test_no_reminder_when_the_timeout_leaves_no_room_for_one(workers, acme, settings):
+    settings.APPROVAL_REMINDER_BEFORE_SECONDS = 3600
+    with_email("ada")
+    execution = run_as(acme, "erin", graphs.approval_graph(approvers=["ada"], timeout="PT30M"), {"key": "k"})
+    approval = open_approval_of(execution)
+    mails_to("ada@acme.test")
+
+    from console.approval_mail import approval_reminder_schedule
+
+    assert approval_reminder_schedule(approval=approval) is False
