@@ -1,5 +1,7 @@
 """Reads for definitions, versions, executions and approvals (always tenant-scoped)."""
 
+from datetime import datetime
+
 from django.db.models import Max, QuerySet
 
 from workflows.models import (
@@ -13,7 +15,12 @@ from workflows.models import (
 
 
 def definition_list(
-    *, tenant, status: str | None = None, name: str | None = None, include_archived: bool = False
+    *,
+    tenant,
+    status: str | None = None,
+    name: str | None = None,
+    include_archived: bool = False,
+    tag: str | None = None,
 ) -> QuerySet[WorkflowDefinition]:
     """Definitions, newest first; archived ones only when asked for (by status or flag)."""
     definitions = WorkflowDefinition.objects.for_tenant(tenant).annotate(latest_number=Max("versions__number"))
@@ -23,6 +30,8 @@ def definition_list(
         definitions = definitions.exclude(status=DefinitionStatus.ARCHIVED)
     if name:
         definitions = definitions.filter(name__icontains=name)
+    if tag:
+        definitions = definitions.filter(tags__contains=[tag])
     return definitions
 
 
@@ -30,14 +39,46 @@ def version_list(*, tenant, definition: WorkflowDefinition) -> QuerySet[Workflow
     return WorkflowVersion.objects.for_tenant(tenant).filter(definition=definition).select_related("author")
 
 
+# What started a run shows in its id (a business key): a schedule's fire, a webhook event, or a
+# person or API client (a fresh `execution-` id).
+TRIGGER_PREFIXES = {"schedule": "workflow-schedule-", "webhook": "webhook-", "manual": "execution-"}
+
+
+def execution_trigger(execution_id: str) -> str:
+    """`schedule`, `webhook` or `manual`: what started the run with this id."""
+    for trigger, prefix in TRIGGER_PREFIXES.items():
+        if execution_id.startswith(prefix):
+            return trigger
+    return "manual"
+
+
 def execution_list(
-    *, tenant, definition: WorkflowDefinition | None = None, status: str | None = None
+    *,
+    tenant,
+    definition: WorkflowDefinition | None = None,
+    status: str | None = None,
+    workflow_id: int | None = None,
+    started_by: str | None = None,
+    trigger: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
 ) -> QuerySet[WorkflowExecution]:
+    """The tenant's runs, newest first, narrowed by any of the filters given."""
     executions = WorkflowExecution.objects.for_tenant(tenant).select_related("version", "started_by")
     if definition is not None:
         executions = executions.filter(definition=definition)
+    if workflow_id is not None:
+        executions = executions.filter(definition_id=workflow_id)
     if status:
         executions = executions.filter(status=status)
+    if started_by:
+        executions = executions.filter(started_by__username=started_by)
+    if trigger:
+        executions = executions.filter(id__startswith=TRIGGER_PREFIXES[trigger])
+    if created_after is not None:
+        executions = executions.filter(created_at__gte=created_after)
+    if created_before is not None:
+        executions = executions.filter(created_at__lt=created_before)
     return executions
 
 

@@ -6,7 +6,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from mono.api import schema_generation, validated
+from mono.api import LimitOffsetOrCursorPagination, schema_generation, validated
 from tenants.permissions import Permission
 from workflows import library, schedules, selectors
 from workflows.api.serializers import (
@@ -17,6 +17,7 @@ from workflows.api.serializers import (
     DefinitionWriteSerializer,
     ExecuteSerializer,
     ExecutionDetailSerializer,
+    ExecutionFilterSerializer,
     ExecutionSerializer,
     GraphSerializer,
     InstantiateSerializer,
@@ -49,7 +50,7 @@ class WorkflowViewSet(viewsets.ModelViewSet):
             return WorkflowDefinition.objects.none()
         params = self.request.query_params
         return selectors.definition_list(
-            tenant=self.request.tenant, status=params.get("status"), name=params.get("name")
+            tenant=self.request.tenant, status=params.get("status"), name=params.get("name"), tag=params.get("tag")
         )
 
     def get_object(self):
@@ -60,7 +61,13 @@ class WorkflowViewSet(viewsets.ModelViewSet):
     def get_serializer_class(self):
         return DefinitionSerializer if self.action == "list" else DefinitionDetailSerializer
 
-    @extend_schema(parameters=[STATUS_FILTER, OpenApiParameter("name", str)])
+    @extend_schema(
+        parameters=[
+            STATUS_FILTER,
+            OpenApiParameter("name", str, description="name contains (case-insensitive)"),
+            OpenApiParameter("tag", str, description="only those with this tag"),
+        ]
+    )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
@@ -73,6 +80,7 @@ class WorkflowViewSet(viewsets.ModelViewSet):
             graph=data["definition"],
             description=data.get("description", ""),
             status=data.get("status", "draft"),
+            tags=data.get("tags"),
             actor=request.user,
         )
         return Response(self._detail(definition), status=status.HTTP_201_CREATED)
@@ -167,15 +175,26 @@ class ExecutionViewSet(viewsets.ReadOnlyModelViewSet):
     required_permissions = {"cancel": Permission.EXECUTE}
     lookup_value_regex = "[^/]+"  # execution ids are business keys, not numbers
 
+    pagination_class = LimitOffsetOrCursorPagination
+
     def get_queryset(self):
         if schema_generation(self):
             return WorkflowExecution.objects.none()
-        return selectors.execution_list(tenant=self.request.tenant, status=self.request.query_params.get("status"))
+        filters = validated(ExecutionFilterSerializer, self.request.query_params) if self.action == "list" else {}
+        return selectors.execution_list(
+            tenant=self.request.tenant,
+            status=filters.get("status"),
+            workflow_id=filters.get("workflow"),
+            started_by=filters.get("started_by"),
+            trigger=filters.get("trigger"),
+            created_after=filters.get("created_after"),
+            created_before=filters.get("created_before"),
+        )
 
     def get_serializer_class(self):
         return ExecutionSerializer if self.action == "list" else ExecutionDetailSerializer
 
-    @extend_schema(parameters=[STATUS_FILTER])
+    @extend_schema(parameters=[ExecutionFilterSerializer])
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
