@@ -61,6 +61,8 @@ def _page(request, membership, page: str, title: str, **config):
             "dashboard": reverse("console:dashboard"),
             "new_workflow": reverse("console:workflow-new"),
             "inbox": reverse("console:inbox"),
+            "runs": reverse("console:runs"),
+            "workflows": reverse("console:workflows"),
             "logout": reverse("console:logout"),
             "password_change": reverse("console:password-change"),
             "tenant_switch": reverse("console:tenant-switch"),
@@ -114,3 +116,24 @@ def execution_monitor(request, membership, execution_id: str):
 def inbox(request, membership):
     """Approvals waiting for the viewer and those they decided, with comments."""
     return _page(request, membership, "inbox", "Approvals")
+
+
+@console_page
+def runs(request, membership):
+    """The tenant's runs: filters, cursor pages, bulk cancel, re-run."""
+    return _page(request, membership, "runs", "Runs")
+
+
+@console_page
+def workflows(request, membership):
+    """The tenant's workflows: search by name, status and tag."""
+    return _page(request, membership, "workflows", "Workflows")
+
+
+@console_page
+def workflow_detail(request, membership, definition_id: int):
+    """One workflow: versions, runs, schedule (404 for another tenant's, as for a missing one)."""
+    definition = selectors.definition_get(tenant=membership.tenant, definition_id=definition_id)
+    return _page(
+        request, membership, "workflow", definition.name, workflow=definition.pk, workflow_name=definition.name
+    )

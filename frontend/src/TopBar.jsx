@@ -32,6 +32,8 @@ export default function TopBar({ title, children }) {
       <div className="topbar-main">{children}</div>
       <nav className="topbar-nav" aria-label="Console">
         <a href={pageUrl(config.urls?.dashboard || "/")}>Dashboard</a>
+        <a href={pageUrl(config.urls?.workflows || "/workflows/")}>Workflows</a>
+        <a href={pageUrl(config.urls?.runs || "/runs/")}>Runs</a>
         {config.can?.approve && <a href={pageUrl(config.urls?.inbox || "/inbox/")}>Inbox</a>}
         {config.can?.edit && <a href={pageUrl(config.urls?.new_workflow || "/workflows/new")}>New workflow</a>}
         <TenantSwitcher />

@@ -58,6 +58,12 @@ export async function api(path, { method = "GET", body } = {}) {
   return data;
 }
 
+/** A `next`/`previous` link of an API page, as a path for `api()`. */
+export function nextPath(link) {
+  const at = link.indexOf("/api/v1/");
+  return at === -1 ? link : link.slice(at + "/api/v1/".length);
+}
+
 /** Links to other console pages keep the tenant chosen with `?tenant=`. */
 export function pageUrl(path) {
   return config.tenant_param ? `${path}?tenant=${encodeURIComponent(config.tenant_param)}` : path;

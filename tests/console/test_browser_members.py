@@ -186,3 +186,50 @@ def test_another_tenants_run_and_approval_answer_404_in_the_browser(visitor, acm
     assert page.request.get(f"/api/v1/approvals/{approval.pk}", headers=headers).status == 404
     assert page.request.get(f"/api/v1/executions/{execution.pk}", headers=headers).status == 404
     assert page.goto("/?tenant=acme").status == 403
+
+
+def test_runs_page_filters_cancels_in_bulk_and_reruns_with_the_same_input(visitor, acme, start_workers):
+    start_workers(tenant_source=active_tenant_refs)
+    member("erin")
+    graph = graphs.approval_graph(approvers=["ada"])
+    waiting = [run_as(acme, "erin", graph, {"key": f"k{n}"}, name=f"Trip {n}") for n in (1, 2)]
+    definitions.definition_update(definition=waiting[0].definition, actor=None, tags=["travel"])
+    for execution in waiting:
+        open_approval_of(execution)
+    page = visitor()
+    sign_in(page, "erin", "/runs/")
+
+    table = page.get_by_test_id("runs-table")
+    expect(table.locator("tbody tr[data-run]")).to_have_count(2)
+    page.get_by_label("Workflow").select_option(label="Trip 1")
+    expect(table.locator("tbody tr[data-run]")).to_have_count(1)
+    expect(page).to_have_url(re.compile(r"/runs/\?workflow=\d+$"))
+    page.get_by_label("Workflow").select_option(label="all")
+    page.get_by_label("Trigger").select_option("manual")
+    page.get_by_label("Started by").fill("erin")
+    expect(table.locator("tbody tr[data-run]")).to_have_count(2)
+    for execution in waiting:
+        page.get_by_label(f"Select {execution.pk}").check()
+    screenshot(page, "runs")
+    page.get_by_role("button", name="Cancel selected (2)").click()
+
+    expect(page.get_by_role("status")).to_contain_text("Cancel requested for 2 run(s)")
+    for execution in waiting:
+        assert wait_result(execution).status == "cancelled"
+    page.reload()
+    expect(table.locator(".run-status", has_text="cancelled")).to_have_count(2)
+    table.locator(f'tr[data-run="{waiting[0].pk}"]').get_by_role("button", name="Re-run").click()
+    page.wait_for_url(re.compile(r"/executions/execution-[0-9a-f]+/$"))
+    rerun_id = page.url.rstrip("/").rsplit("/", 1)[1]
+    from workflows.models import WorkflowExecution
+
+    assert WorkflowExecution.objects.for_tenant(acme).get(pk=rerun_id).input == {"key": "k1"}
+
+    page.goto("/workflows/")
+    page.get_by_label("Tag").fill("travel")
+    expect(page.get_by_test_id("workflows-table").locator("tbody tr[data-workflow]")).to_have_count(1)
+    screenshot(page, "workflows")
+    page.get_by_role("link", name="Trip 1").click()
+    expect(page.get_by_test_id("versions").locator("li")).to_have_count(1)
+    expect(page.get_by_test_id("runs-table").locator("tbody tr[data-run]")).to_have_count(2)
+    screenshot(page, "workflow")

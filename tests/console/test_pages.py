@@ -149,3 +149,21 @@ def test_user_of_a_deactivated_tenant_only_sees_the_no_tenant_page(acme):
     assert response.status_code == 200
     assert b'data-testid="no-tenant"' in response.content
     assert b"console-config" not in response.content
+
+
+@pytest.mark.parametrize("path", ["/runs/", "/workflows/", "/inbox/"])
+def test_list_pages_mount_the_bundle_for_any_member(acme, path):
+    response = logged_in("vic").get(path)
+
+    assert response.status_code == 200
+    assert page_config(response)["page"] == path.strip("/")
+
+
+def test_workflow_page_opens_the_tenants_workflow_and_404s_another_tenants(acme, globex):
+    own = definitions.definition_create(tenant=acme, name="Records", graph=RECORD)
+    foreign = definitions.definition_create(tenant=globex, name="Secret", graph=RECORD)
+    client = logged_in("vic")
+
+    config = page_config(client.get(f"/workflows/{own.pk}/"))
+    assert (config["page"], config["workflow"], config["workflow_name"]) == ("workflow", own.pk, "Records")
+    assert client.get(f"/workflows/{foreign.pk}/").status_code == 404

@@ -133,3 +133,9 @@ def test_a_bad_tag_is_a_400_naming_tags(acme, tags):
     )
 
     assert response.status_code == 400 and "tags" in response.json()
+
+
+def test_a_malformed_tag_filter_is_a_400_naming_it(acme):
+    response = api_as(acme, "vic").get("/api/v1/workflows", {"tag": "W\x00x"})
+
+    assert response.status_code == 400 and "tag" in response.json()

@@ -55,6 +55,10 @@ class DefinitionWriteSerializer(serializers.Serializer):
     definition = serializers.JSONField(help_text="ReactFlow toObject() document: nodes, edges, viewport.")
 
 
+class DefinitionFilterSerializer(serializers.Serializer):
+    tag = serializers.RegexField(r"^[a-z0-9][a-z0-9_-]{0,39}$", max_length=40, required=False)
+
+
 class GraphSerializer(serializers.Serializer):
     definition = serializers.JSONField()
 

@@ -13,6 +13,7 @@ from workflows.api.serializers import (
     ApprovalSerializer,
     DecideSerializer,
     DefinitionDetailSerializer,
+    DefinitionFilterSerializer,
     DefinitionSerializer,
     DefinitionWriteSerializer,
     ExecuteSerializer,
@@ -49,8 +50,9 @@ class WorkflowViewSet(viewsets.ModelViewSet):
         if schema_generation(self):
             return WorkflowDefinition.objects.none()
         params = self.request.query_params
+        tag = validated(DefinitionFilterSerializer, params).get("tag") if self.action == "list" else None
         return selectors.definition_list(
-            tenant=self.request.tenant, status=params.get("status"), name=params.get("name"), tag=params.get("tag")
+            tenant=self.request.tenant, status=params.get("status"), name=params.get("name"), tag=tag
         )
 
     def get_object(self):
