@@ -2,13 +2,14 @@
 
 import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 
 from llm import router
-from llm.models import LLMBatch, PromptTemplate, PromptTemplateVersion, ProviderCredential
+from llm.models import LimitPolicy, LLMBatch, PromptTemplate, PromptTemplateVersion, ProviderCredential
 from llm.providers.base import ChatMessage
 from llm.routes import Candidate, RouteError, parse_route
 from llm.temporal.types import BatchInput
@@ -165,3 +166,30 @@ def batch_start(*, tenant, items: list[dict], concurrency: int, user=None):
 
     transaction.on_commit(lambda: sync.run(start))
     return batch
+
+
+@transaction.atomic
+def limit_policy_save(
+    *,
+    tenant,
+    provider: str = "",
+    requests_per_minute: int | None = None,
+    tokens_per_minute: int | None = None,
+    monthly_budget: Decimal | None = None,
+) -> LimitPolicy:
+    """Set the tenant's limits for `provider` (blank: all providers together); None is unlimited.
+    The policy row is the one the gateway locks, so a change applies to the next reservation."""
+    policy = LimitPolicy.objects.for_tenant(tenant).select_for_update().filter(provider=provider).first()
+    policy = policy or LimitPolicy(tenant=tenant, provider=provider)
+    policy.requests_per_minute = requests_per_minute
+    policy.tokens_per_minute = tokens_per_minute
+    policy.monthly_budget = monthly_budget
+    policy.full_clean(validate_constraints=False)
+    policy.save()
+    return policy
+
+
+def limit_policy_delete(*, tenant, provider: str) -> bool:
+    """Drop the tenant's limits for `provider` (its counters go with it); whether there were any."""
+    deleted, _ = LimitPolicy.objects.for_tenant(tenant).filter(provider=provider).delete()
+    return deleted > 0
