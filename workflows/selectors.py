@@ -1,8 +1,20 @@
 """Reads for definitions, versions, executions and approvals (always tenant-scoped)."""
 
-from datetime import datetime
+from datetime import date, datetime
 
-from django.db.models import Max, QuerySet
+from django.db.models import (
+    Aggregate,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import TruncDate
 
 from workflows.models import (
     ApprovalRequest,
@@ -104,3 +116,85 @@ def approval_list(
     if execution_id:
         approvals = approvals.filter(execution_id=execution_id)
     return approvals
+
+
+class _Percentile(Aggregate):
+    """PostgreSQL's continuous percentile of an ordered set (`percentile_cont(f) WITHIN GROUP ...`)."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression, *, fraction: float, **extra):
+        super().__init__(expression, fraction=float(fraction), output_field=DurationField(), **extra)
+
+
+def _runs_between(*, tenant, since: date, until: date) -> QuerySet[WorkflowExecution]:
+    return WorkflowExecution.objects.for_tenant(tenant).filter(created_at__date__gte=since, created_at__date__lte=until)
+
+
+def execution_counts_by_day(*, tenant, since: date, until: date) -> list[dict]:
+    """How many runs were created each day, by status (days without runs are absent)."""
+    rows = (
+        _runs_between(tenant=tenant, since=since, until=until)
+        .annotate(day=TruncDate("created_at"))
+        .values("day", "status")
+        .annotate(runs=Count("id"))
+        .order_by("day", "status")
+    )
+    return [{"day": row["day"].isoformat(), "status": row["status"], "runs": row["runs"]} for row in rows]
+
+
+def execution_durations(*, tenant, since: date, until: date) -> list[dict]:
+    """Per workflow, its finished runs' duration (start to finish) at the median and the 95th percentile."""
+    took = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
+    rows = (
+        _runs_between(tenant=tenant, since=since, until=until)
+        .filter(started_at__isnull=False, finished_at__isnull=False)
+        .values("definition_id", "definition__name")
+        .annotate(runs=Count("id"), p50=_Percentile(took, fraction=0.5), p95=_Percentile(took, fraction=0.95))
+        .order_by("definition__name", "definition_id")
+    )
+    return [
+        {
+            "workflow": row["definition_id"],
+            "name": row["definition__name"],
+            "runs": row["runs"],
+            "p50_ms": round(row["p50"].total_seconds() * 1000),
+            "p95_ms": round(row["p95"].total_seconds() * 1000),
+        }
+        for row in rows
+    ]
+
+
+def workflows_by_llm_cost(*, tenant, since: date, until: date, limit: int = 10) -> list[dict]:
+    """The workflows whose runs spent most on LLM calls (workflow LLM and agent nodes), most first."""
+    from llm.models import LLMUsage
+
+    definition_of = WorkflowExecution.objects.for_tenant(tenant).filter(pk=OuterRef("execution_id"))
+    rows = (
+        LLMUsage.objects.for_tenant(tenant)
+        .filter(created_at__date__gte=since, created_at__date__lte=until)
+        .exclude(execution_id="")
+        .annotate(workflow=Subquery(definition_of.values("definition_id")[:1]))
+        .filter(workflow__isnull=False)
+        .values("workflow")
+        .annotate(
+            cost=Sum("cost"), requests=Count("id"), input_tokens=Sum("input_tokens"), output_tokens=Sum("output_tokens")
+        )
+        .order_by("-cost", "workflow")[:limit]
+    )
+    names = dict(
+        WorkflowDefinition.objects.for_tenant(tenant)
+        .filter(pk__in=[row["workflow"] for row in rows])
+        .values_list("pk", "name")
+    )
+    return [
+        {
+            "workflow": row["workflow"],
+            "name": names.get(row["workflow"], ""),
+            "cost": str(row["cost"] or 0),
+            "requests": row["requests"],
+            "tokens": (row["input_tokens"] or 0) + (row["output_tokens"] or 0),
+        }
+        for row in rows
+    ]

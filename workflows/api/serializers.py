@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 from django.conf import settings
+from django.utils import timezone
 from rest_framework import serializers
 
 from mono.temporal.client import tenant_namespace
@@ -196,3 +199,19 @@ class ExecutionFilterSerializer(serializers.Serializer):
         if after and before and after >= before:
             raise serializers.ValidationError({"created_before": "Must be later than created_after."})
         return attrs
+
+
+class UsageQuerySerializer(serializers.Serializer):
+    """A span of whole days (UTC), at most a year; the last 30 days unless given."""
+
+    since = serializers.DateField(required=False)
+    until = serializers.DateField(required=False)
+
+    def validate(self, attrs):
+        until = attrs.get("until") or timezone.now().date()
+        since = attrs.get("since") or until - timedelta(days=29)
+        if since > until:
+            raise serializers.ValidationError({"since": "Must not be after until."})
+        if (until - since).days > 366:
+            raise serializers.ValidationError({"since": "At most a year at a time."})
+        return {"since": since, "until": until}

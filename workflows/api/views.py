@@ -24,6 +24,7 @@ from workflows.api.serializers import (
     InstantiateSerializer,
     ScheduleSerializer,
     TemplateSerializer,
+    UsageQuerySerializer,
     VersionSerializer,
 )
 from workflows.graph.compiler import diff_definitions
@@ -199,6 +200,22 @@ class ExecutionViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(parameters=[ExecutionFilterSerializer])
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
+
+    @extend_schema(parameters=[UsageQuerySerializer], responses={200: dict})
+    @action(detail=False, methods=["get"])
+    def stats(self, request):
+        """Usage over a span of days: runs per day by status, duration p50/p95 per workflow, and
+        the workflows whose runs spent most on LLM calls."""
+        span = validated(UsageQuerySerializer, request.query_params)
+        return Response(
+            {
+                "since": span["since"].isoformat(),
+                "until": span["until"].isoformat(),
+                "runs_per_day": selectors.execution_counts_by_day(tenant=request.tenant, **span),
+                "durations": selectors.execution_durations(tenant=request.tenant, **span),
+                "top_workflows_by_cost": selectors.workflows_by_llm_cost(tenant=request.tenant, **span),
+            }
+        )
 
     @extend_schema(request=None, responses={202: ExecutionSerializer})
     @action(detail=True, methods=["post"])
