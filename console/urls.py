@@ -14,6 +14,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("inbox/", views.inbox, name="inbox"),
     path("runs/", views.runs, name="runs"),
+    path("usage/", views.usage, name="usage"),
     path("workflows/", views.workflows, name="workflows"),
     path("workflows/<int:definition_id>/", views.workflow_detail, name="workflow-detail"),
     path("workflows/new", views.workflow_new, name="workflow-new"),

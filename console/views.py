@@ -62,6 +62,7 @@ def _page(request, membership, page: str, title: str, **config):
             "new_workflow": reverse("console:workflow-new"),
             "inbox": reverse("console:inbox"),
             "runs": reverse("console:runs"),
+            "usage": reverse("console:usage"),
             "workflows": reverse("console:workflows"),
             "logout": reverse("console:logout"),
             "password_change": reverse("console:password-change"),
@@ -137,3 +138,9 @@ def workflow_detail(request, membership, definition_id: int):
     return _page(
         request, membership, "workflow", definition.name, workflow=definition.pk, workflow_name=definition.name
     )
+
+
+@console_page
+def usage(request, membership):
+    """Usage and cost: runs per day, durations, LLM tokens and cost, budgets, top workflows by cost."""
+    return _page(request, membership, "usage", "Usage and cost")

@@ -34,6 +34,7 @@ export default function TopBar({ title, children }) {
         <a href={pageUrl(config.urls?.dashboard || "/")}>Dashboard</a>
         <a href={pageUrl(config.urls?.workflows || "/workflows/")}>Workflows</a>
         <a href={pageUrl(config.urls?.runs || "/runs/")}>Runs</a>
+        <a href={pageUrl(config.urls?.usage || "/usage/")}>Usage</a>
         {config.can?.approve && <a href={pageUrl(config.urls?.inbox || "/inbox/")}>Inbox</a>}
         {config.can?.edit && <a href={pageUrl(config.urls?.new_workflow || "/workflows/new")}>New workflow</a>}
         <TenantSwitcher />

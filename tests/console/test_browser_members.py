@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from tenants.selectors import active_tenant_refs
 from tests.console.conftest import VIEWPORT, screenshot
+from tests.llm import conftest as llm_fixtures
 from tests.workflows import conftest as workflow_fixtures
 from tests.workflows import graphs
 from tests.workflows.conftest import open_approval_of, wait_result, wait_until
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 acme = workflow_fixtures.acme
 globex = workflow_fixtures.globex
+fake_llm = llm_fixtures.fake_llm
 PASSWORD = "a long and private passphrase"
 PHONE = {"width": 390, "height": 844}
 
@@ -233,3 +235,54 @@ def test_runs_page_filters_cancels_in_bulk_and_reruns_with_the_same_input(visito
     expect(page.get_by_test_id("versions").locator("li")).to_have_count(1)
     expect(page.get_by_test_id("runs-table").locator("tbody tr[data-run]")).to_have_count(2)
     screenshot(page, "workflow")
+
+
+def test_usage_page_charts_the_runs_and_llm_calls_made_here(visitor, acme, start_workers, fake_llm):
+    from decimal import Decimal
+
+    from llm import services as llm_services
+    from llm.models import LLMUsage, ModelPrice
+
+    ModelPrice.objects.get_or_create(
+        provider="openai", model="gpt-4o-mini",
+        defaults={"input_per_million": Decimal("150"), "output_per_million": Decimal("600")},
+    )  # fmt: skip
+    llm_services.limit_policy_save(tenant=acme, provider="openai", monthly_budget=Decimal("5"))
+    start_workers(tenant_source=active_tenant_refs)
+    member("alice")
+    prompt = [{"role": "user", "content": "{{ input.text }}"}]
+    summarise = graphs.graph(
+        graphs.START, graphs.node("ask", "LLMNode", route="openai:gpt-4o-mini", messages=prompt),
+        graphs.END, graphs.edge("start", "ask"), graphs.edge("ask", "end"),
+    )  # fmt: skip
+    summary = definitions.definition_create(tenant=acme, name="Summarise", graph=summarise)
+    records = definitions.definition_create(tenant=acme, name="Records", graph=graphs.approval_graph(approvers=["ada"]))
+    alice = get_user_model().objects.get(username="alice")
+    for text in ("one two three", "four five six seven eight"):
+        run = executions.execution_start(tenant=acme, definition=summary, input={"text": text}, actor=alice)
+        assert wait_result(run).status == "completed", run.error
+    waiting = executions.execution_start(tenant=acme, definition=records, input={"key": "k"}, actor=alice)
+    open_approval_of(waiting)
+    usage = list(LLMUsage.objects.for_tenant(acme))
+    assert len(usage) == 2 and all(row.cost > 0 for row in usage)
+    tokens = sum(row.input_tokens + row.output_tokens for row in usage)
+    cost = sum(row.cost for row in usage)
+    page = visitor()
+    sign_in(page, "alice", "/usage/")
+
+    for chart in ("chart-runs", "chart-durations", "chart-tokens", "chart-cost", "chart-budgets", "chart-top"):
+        expect(page.get_by_test_id(chart).locator("canvas[data-drawn]")).to_be_visible()
+    screenshot(page, "usage")
+    for details in page.locator("details").all():
+        details.locator("summary").click()
+    today = wait_result(run).created_at.date().isoformat()
+    runs = page.get_by_test_id("chart-runs").locator("tbody")
+    expect(runs).to_contain_text(f"{today}completed2")
+    expect(runs).to_contain_text(f"{today}running1")
+    expect(page.get_by_test_id("chart-durations").locator("tbody")).to_contain_text("Summarise2")
+    expect(page.get_by_test_id("chart-tokens").locator("tbody")).to_contain_text(f"{today}openai:gpt-4o-mini2{tokens}")
+    expect(page.get_by_test_id("chart-cost").locator("tbody")).to_contain_text(f"openai:gpt-4o-mini{cost.normalize()}")
+    expect(page.get_by_test_id("chart-budgets").locator("tbody")).to_contain_text("openai")
+    expect(page.get_by_test_id("chart-budgets").locator("tbody")).to_contain_text("5.0000")
+    expect(page.get_by_test_id("chart-top").locator("tbody")).to_contain_text(f"Summarise2{tokens}")
+    assert int(page.get_by_test_id("chart-runs").locator("canvas").get_attribute("data-drawn")) >= 2
