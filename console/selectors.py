@@ -5,6 +5,7 @@ from django.http import Http404
 
 from tenants.models import Membership
 from tenants.selectors import membership_for_request
+from webhooks import selectors as webhook_selectors
 from workflows import selectors as workflow_selectors
 from workflows.models import ExecutionStatus
 
@@ -51,3 +52,11 @@ def execution_counts(*, tenant) -> dict[str, int]:
     for row in rows:
         counts[row["status"]] = row["n"]
     return counts
+
+
+def integration_get(*, tenant, integration_id: int):
+    """The tenant's webhook integration, or 404 exactly as for a missing one."""
+    integration = webhook_selectors.integration_list(tenant=tenant).filter(pk=integration_id).first()
+    if integration is None:
+        raise Http404("No such integration.")
+    return integration

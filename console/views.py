@@ -9,6 +9,7 @@ import functools
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -63,6 +64,8 @@ def _page(request, membership, page: str, title: str, **config):
             "inbox": reverse("console:inbox"),
             "runs": reverse("console:runs"),
             "usage": reverse("console:usage"),
+            "webhooks": reverse("console:webhooks"),
+            "settings": reverse("console:settings"),
             "workflows": reverse("console:workflows"),
             "logout": reverse("console:logout"),
             "password_change": reverse("console:password-change"),
@@ -144,3 +147,24 @@ def workflow_detail(request, membership, definition_id: int):
 def usage(request, membership):
     """Usage and cost: runs per day, durations, LLM tokens and cost, budgets, top workflows by cost."""
     return _page(request, membership, "usage", "Usage and cost")
+
+
+@console_page
+def webhooks(request, membership):
+    """Integrations: create, rotate the secret (shown once), copy the endpoint URL."""
+    return _page(request, membership, "webhooks", "Webhooks", integration=None)
+
+
+@console_page
+def webhook_detail(request, membership, integration_id: int):
+    """One integration and its delivery log (404 for another tenant's, as for a missing one)."""
+    integration = selectors.integration_get(tenant=membership.tenant, integration_id=integration_id)
+    return _page(request, membership, "webhooks", f"Webhook {integration.name}", integration=integration.pk)
+
+
+@console_page
+def tenant_settings(request, membership):
+    """Members and roles, API keys, retention, provider credentials, LLM limits (owners and admins)."""
+    if not role_allows(membership.role, Permission.MANAGE):
+        raise PermissionDenied("Only owners and admins manage the tenant's settings.")
+    return _page(request, membership, "settings", "Settings")

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from llm.api.credentials import CredentialsView
 from llm.api.limits import LimitsView
 from llm.api.views import AnalyticsView, BatchDetailView, BatchView, ExecuteView, PromptTemplatesView, ProvidersView
 
@@ -10,5 +11,6 @@ urlpatterns = [
     path("llm/providers", ProvidersView.as_view(), name="llm-providers"),
     path("llm/analytics", AnalyticsView.as_view(), name="llm-analytics"),
     path("llm/limits", LimitsView.as_view(), name="llm-limits"),
+    path("llm/credentials", CredentialsView.as_view(), name="llm-credentials"),
     path("llm/templates", PromptTemplatesView.as_view(), name="llm-templates"),
 ]

@@ -167,3 +167,17 @@ def test_workflow_page_opens_the_tenants_workflow_and_404s_another_tenants(acme,
     config = page_config(client.get(f"/workflows/{own.pk}/"))
     assert (config["page"], config["workflow"], config["workflow_name"]) == ("workflow", own.pk, "Records")
     assert client.get(f"/workflows/{foreign.pk}/").status_code == 404
+
+
+def test_settings_page_is_for_owners_and_admins_only(acme):
+    assert logged_in("alice").get("/settings/").status_code == 200
+    assert logged_in("vic").get("/settings/").status_code == 403
+
+
+def test_webhook_page_404s_another_tenants_integration(acme, globex):
+    from tests.webhooks.conftest import make_integration
+
+    foreign, _ = make_integration(globex, name="Theirs")
+
+    assert logged_in("vic").get(f"/webhooks/{foreign.pk}/").status_code == 404
+    assert page_config(logged_in("gina").get(f"/webhooks/{foreign.pk}/"))["integration"] == foreign.pk
