@@ -317,6 +317,57 @@ function Limits() {
   );
 }
 
+function EmailTemplates() {
+  const [templates, reload, problem, setProblem] = useList("email-templates?limit=200");
+  const [form, setForm] = useState({ name: "", subject: "", body: "" });
+  const save = async (event) => {
+    event.preventDefault();
+    if (await attempt(setProblem, () => api("email-templates", { method: "POST", body: form }))) {
+      setForm({ name: "", subject: "", body: "" });
+      reload();
+    }
+  };
+  const remove = (template) =>
+    window.confirm(`Delete the template ${template.name}?`) &&
+    attempt(setProblem, () => api(`email-templates/${template.id}`, { method: "DELETE" })).then(reload);
+  const set = (name) => (event) => setForm({ ...form, [name]: event.target.value });
+  return (
+    <section className="panel" aria-labelledby="templates-heading">
+      <h2 id="templates-heading">E-mail templates</h2>
+      <p className="hint">An EmailNode sends one by name; subject and body are templates over the run's input and steps.</p>
+      <Problem text={problem} />
+      <ul data-testid="email-templates">
+        {templates.map((template) => (
+          <li key={template.id}>
+            <button type="button" className="link" onClick={() => setForm({ name: template.name, subject: template.subject, body: template.body })}>
+              {template.name}
+            </button>{" "}
+            · {template.subject}{" "}
+            <button type="button" className="danger" onClick={() => remove(template)}>
+              Delete
+            </button>
+          </li>
+        ))}
+      </ul>
+      <form onSubmit={save} aria-label="Save an e-mail template" className="template-form">
+        <label>
+          Template name
+          <input value={form.name} onChange={set("name")} required />
+        </label>
+        <label>
+          Subject
+          <input value={form.subject} onChange={set("subject")} required />
+        </label>
+        <label>
+          Body
+          <textarea rows={4} value={form.body} onChange={set("body")} required />
+        </label>
+        <button type="submit">Save template</button>
+      </form>
+    </section>
+  );
+}
+
 /** Tenant settings for owners and admins. */
 export default function Settings() {
   return (
@@ -328,6 +379,7 @@ export default function Settings() {
         <Retention />
         <Credentials />
         <Limits />
+        <EmailTemplates />
       </main>
     </div>
   );

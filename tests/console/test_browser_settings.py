@@ -18,6 +18,7 @@ from tests.webhooks.conftest import payload, signed_headers, webhook_workflow
 from tests.workflows import conftest as workflow_fixtures
 from tests.workflows.conftest import wait_until
 from webhooks.models import WebhookEvent
+from workflows.models import EmailTemplate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -104,6 +105,11 @@ def test_owner_manages_members_keys_retention_credentials_and_limits_and_a_viewe
     page.get_by_label("Monthly budget (USD)").fill("12.5")
     page.get_by_role("button", name="Save limits").click()
     expect(page.get_by_test_id("limits")).to_contain_text("12.5000")
+    page.get_by_label("Template name").fill("welcome")
+    page.get_by_label("Subject").fill("Welcome {{ input.name }}")
+    page.get_by_label("Body").fill("Hello {{ input.name }}")
+    page.get_by_role("button", name="Save template").click()
+    expect(page.get_by_test_id("email-templates")).to_contain_text("welcome · Welcome {{ input.name }}")
     screenshot(page, "settings")
 
     assert "sk-secret-value" not in page.content()
@@ -114,6 +120,7 @@ def test_owner_manages_members_keys_retention_credentials_and_limits_and_a_viewe
     assert acme.retention_days == 45
     assert ProviderCredential.objects.for_tenant(acme).get(name="openai").api_key_encrypted != "sk-secret-value"
     assert str(LimitPolicy.objects.for_tenant(acme).get(provider="openai").monthly_budget) == "12.5000"
+    assert EmailTemplate.objects.for_tenant(acme).get(name="welcome").body == "Hello {{ input.name }}"
 
     Membership.objects.for_tenant(acme).filter(user__username="vic").update(role="viewer")
     viewer = visitor()

@@ -10,6 +10,7 @@ from workflows.models import (
     ApprovalDecision,
     ApprovalRequest,
     DefinitionStatus,
+    EmailTemplate,
     ExecutionStatus,
     StepExecution,
     WorkflowDefinition,
@@ -215,3 +216,12 @@ class UsageQuerySerializer(serializers.Serializer):
         if (until - since).days > 366:
             raise serializers.ValidationError({"since": "At most a year at a time."})
         return {"since": since, "until": until}
+
+
+class EmailTemplateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EmailTemplate
+        fields = ["id", "name", "subject", "body"]
+        read_only_fields = ["id"]
+        # Uniqueness is the service's upsert, not a validation error.
+        validators = []

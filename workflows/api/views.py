@@ -16,6 +16,7 @@ from workflows.api.serializers import (
     DefinitionFilterSerializer,
     DefinitionSerializer,
     DefinitionWriteSerializer,
+    EmailTemplateSerializer,
     ExecuteSerializer,
     ExecutionDetailSerializer,
     ExecutionFilterSerializer,
@@ -29,8 +30,8 @@ from workflows.api.serializers import (
 )
 from workflows.graph.compiler import diff_definitions
 from workflows.graph.validation import validate_definition
-from workflows.models import ApprovalRequest, WorkflowDefinition, WorkflowExecution
-from workflows.services import approvals, definitions, executions
+from workflows.models import ApprovalRequest, EmailTemplate, WorkflowDefinition, WorkflowExecution
+from workflows.services import approvals, definitions, email_templates, executions
 
 STATUS_FILTER = OpenApiParameter("status", str, description="only this status")
 
@@ -294,3 +295,38 @@ class TemplateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             actor=request.user,
         )
         return Response(DefinitionDetailSerializer(definition).data, status=status.HTTP_201_CREATED)
+
+
+class EmailTemplateViewSet(viewsets.ModelViewSet):
+    """E-mail templates an EmailNode names (`data.template`). Reading needs `view`, writing `manage`.
+
+    POST creates or replaces the template of that name; PATCH changes subject or body."""
+
+    serializer_class = EmailTemplateSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    required_permissions = dict.fromkeys(("create", "partial_update", "destroy"), Permission.MANAGE)
+
+    def get_queryset(self):
+        if schema_generation(self):
+            return EmailTemplate.objects.none()
+        return EmailTemplate.objects.for_tenant(self.request.tenant)
+
+    def create(self, request):
+        data = validated(EmailTemplateSerializer, request.data)
+        template = email_templates.email_template_save(tenant=request.tenant, **data)
+        return Response(EmailTemplateSerializer(template).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        template = self.get_object()
+        data = validated(EmailTemplateSerializer, request.data, partial=True)
+        template = email_templates.email_template_save(
+            tenant=request.tenant,
+            name=template.name,
+            subject=data.get("subject", template.subject),
+            body=data.get("body", template.body),
+        )
+        return Response(EmailTemplateSerializer(template).data)
+
+    def destroy(self, request, pk=None):
+        email_templates.email_template_delete(template=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
