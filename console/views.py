@@ -18,6 +18,7 @@ from console import selectors
 from console.account import TENANT_SESSION_KEY
 from mono.temporal.client import tenant_namespace
 from tenants.permissions import Permission, role_allows
+from workflows.graph.catalogue import node_catalogue
 
 
 def console_page(view):
@@ -88,14 +89,16 @@ def dashboard(request, membership):
 @console_page
 def workflow_new(request, membership):
     """The editor on an empty (unsaved) workflow."""
-    return _page(request, membership, "editor", "New workflow", workflow=None)
+    return _page(request, membership, "editor", "New workflow", workflow=None, node_types=node_catalogue())
 
 
 @console_page
 def workflow_edit(request, membership, definition_id: int):
     """The editor on one of the tenant's workflows (404 for another tenant's, as for a missing one)."""
     definition = selectors.definition_get(tenant=membership.tenant, definition_id=definition_id)
-    return _page(request, membership, "editor", f"Edit {definition.name}", workflow=definition.pk)
+    return _page(
+        request, membership, "editor", f"Edit {definition.name}", workflow=definition.pk, node_types=node_catalogue()
+    )
 
 
 @console_page
@@ -113,6 +116,7 @@ def execution_monitor(request, membership, execution_id: str):
         version=execution.version.number,
         # The graph this run follows: the version it started on, not the definition's latest.
         graph=execution.version.graph,
+        node_types=node_catalogue(),
     )
 
 

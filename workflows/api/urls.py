@@ -1,8 +1,11 @@
+from django.urls import path
+
 from mono.api import OptionalSlashRouter
 from workflows.api.views import (
     ApprovalViewSet,
     EmailTemplateViewSet,
     ExecutionViewSet,
+    NodeTypesView,
     TemplateViewSet,
     WorkflowViewSet,
 )
@@ -14,4 +17,4 @@ router.register("approvals", ApprovalViewSet, basename="approval")
 router.register("workflow-templates", TemplateViewSet, basename="workflow-template")
 router.register("email-templates", EmailTemplateViewSet, basename="email-template")
 
-urlpatterns = router.urls
+urlpatterns = [path("node-types", NodeTypesView.as_view(), name="node-types"), *router.urls]

@@ -5,6 +5,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from mono.api import LimitOffsetOrCursorPagination, schema_generation, validated
 from tenants.permissions import Permission
@@ -28,6 +29,7 @@ from workflows.api.serializers import (
     UsageQuerySerializer,
     VersionSerializer,
 )
+from workflows.graph.catalogue import node_catalogue
 from workflows.graph.compiler import diff_definitions
 from workflows.graph.validation import validate_definition
 from workflows.models import ApprovalRequest, EmailTemplate, WorkflowDefinition, WorkflowExecution
@@ -330,3 +332,12 @@ class EmailTemplateViewSet(viewsets.ModelViewSet):
     def destroy(self, request, pk=None):
         email_templates.email_template_delete(template=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class NodeTypesView(APIView):
+    """The node-type catalogue: each type's alias, branch handles, look, default data and the form
+    of its `data` (fields, kinds, help), built from the engine's own registry."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        return Response(node_catalogue())
