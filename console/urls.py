@@ -1,11 +1,25 @@
 from django.urls import path
 
-from console import views
+from console import account, approval_pages, views
 
 app_name = "console"
 
 urlpatterns = [
+    path("login/", account.login_view, name="login"),
+    path("logout/", account.logout_view, name="logout"),
+    path("account/password/", account.password_change, name="password-change"),
+    path("account/password/done/", account.password_change_done, name="password-change-done"),
+    path("account/tenant/", account.tenant_switch, name="tenant-switch"),
+    path("approvals/link/<str:token>/", approval_pages.approval_link, name="approval-link"),
     path("", views.dashboard, name="dashboard"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("runs/", views.runs, name="runs"),
+    path("usage/", views.usage, name="usage"),
+    path("webhooks/", views.webhooks, name="webhooks"),
+    path("webhooks/<int:integration_id>/", views.webhook_detail, name="webhook-detail"),
+    path("settings/", views.tenant_settings, name="settings"),
+    path("workflows/", views.workflows, name="workflows"),
+    path("workflows/<int:definition_id>/", views.workflow_detail, name="workflow-detail"),
     path("workflows/new", views.workflow_new, name="workflow-new"),
     path("workflows/<int:definition_id>/edit", views.workflow_edit, name="workflow-edit"),
     path("executions/<str:execution_id>/", views.execution_monitor, name="execution-monitor"),

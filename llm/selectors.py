@@ -1,6 +1,7 @@
 """LLM reads: analytics, configured providers, batches, templates."""
 
 from datetime import date
+from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Count, Sum
@@ -8,7 +9,16 @@ from django.db.models.functions import TruncDay
 from django.utils import timezone
 
 from llm.gateway.targets import BUILTIN_PROVIDERS, health_key
-from llm.models import LLMBatch, LLMUsage, ModelPrice, PromptTemplate, ProviderCredential, ProviderHealth
+from llm.models import (
+    LimitPolicy,
+    LimitUsage,
+    LLMBatch,
+    LLMUsage,
+    ModelPrice,
+    PromptTemplate,
+    ProviderCredential,
+    ProviderHealth,
+)
 
 GROUPINGS = {
     "day": "day",
@@ -88,3 +98,23 @@ def batch_get(*, tenant, batch_id: str) -> LLMBatch | None:
 
 def prompt_template_list(*, tenant):
     return PromptTemplate.objects.for_tenant(tenant).prefetch_related("versions")
+
+
+def limit_list(*, tenant, now=None) -> list[dict]:
+    """The tenant's limit policies (blank provider: all providers together), each with what the
+    current month's budget window has spent, as the gateway enforces it."""
+    month = (now or timezone.now()).strftime("%Y-%m")  # the budget window's key, as `llm.limits` writes it
+    policies = LimitPolicy.objects.for_tenant(tenant).order_by("provider")
+    windows = LimitUsage.objects.for_tenant(tenant).filter(policy__in=policies, window=month)
+    spent = dict(windows.values_list("policy_id", "spend"))
+    return [
+        {
+            "provider": policy.provider,
+            "requests_per_minute": policy.requests_per_minute,
+            "tokens_per_minute": policy.tokens_per_minute,
+            "monthly_budget": policy.monthly_budget,
+            "month": month,
+            "spent": spent.get(policy.pk, Decimal(0)),
+        }
+        for policy in policies
+    ]

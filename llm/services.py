@@ -10,6 +10,7 @@ import dataclasses
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -17,12 +18,12 @@ from django.db import transaction
 
 from audit.models import AuditAction
 from audit.services import audit_record
-from llm import media
+from llm import limits, media
 from llm.gateway import failover, targets
 from llm.gateway import media as media_gateway
 from llm.gateway.calls import Call, Result
 from llm.limits import RateLimited
-from llm.models import BatchStatus, LLMBatch, PromptTemplate, PromptTemplateVersion, ProviderCredential
+from llm.models import BatchStatus, LimitPolicy, LLMBatch, PromptTemplate, PromptTemplateVersion, ProviderCredential
 from llm.providers.base import ChatMessage, ToolSpec
 from llm.route_parsing import Candidate, RouteError, parse_route
 from llm.temporal.types import BatchInput
@@ -381,3 +382,33 @@ def batch_launch(batch: LLMBatch) -> None:
 BATCH_MOVES = starts.StatusMoves(
     owed=BatchStatus.PENDING, started=BatchStatus.RUNNING, failed=BatchStatus.FAILED, failed_at="finished_at"
 )
+
+
+@transaction.atomic
+def limit_policy_save(
+    *,
+    tenant,
+    provider: str = "",
+    requests_per_minute: int | None = None,
+    tokens_per_minute: int | None = None,
+    monthly_budget: Decimal | None = None,
+) -> LimitPolicy:
+    """Set the tenant's limits for `provider` (blank: all providers together); None is unlimited.
+    The policy row is the one the gateway locks, so a change applies to the next reservation."""
+    policy = LimitPolicy.objects.for_tenant(tenant).select_for_update().filter(provider=provider).first()
+    policy = policy or LimitPolicy(tenant=tenant, provider=provider)
+    policy.requests_per_minute = requests_per_minute
+    policy.tokens_per_minute = tokens_per_minute
+    policy.monthly_budget = monthly_budget
+    policy.full_clean(validate_constraints=False)
+    policy.save()
+    limits.forget_limited_providers()
+    transaction.on_commit(limits.forget_limited_providers)
+    return policy
+
+
+def limit_policy_delete(*, tenant, provider: str) -> bool:
+    """Drop the tenant's limits for `provider` (its counters go with it); whether there were any."""
+    deleted, _ = LimitPolicy.objects.for_tenant(tenant).filter(provider=provider).delete()
+    limits.forget_limited_providers()
+    return deleted > 0

@@ -59,3 +59,43 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
     """`?limit=` is capped: a caller cannot ask one page to hold the whole table."""
 
     max_limit = 200
+
+
+class RunsCursorPagination(pagination.CursorPagination):
+    """Newest first by creation; a position that stays right while new rows arrive."""
+
+    ordering = ("-created_at", "-pk")
+    page_size_query_param = "limit"
+    max_page_size = 200
+
+
+class LimitOffsetOrCursorPagination(LimitOffsetPagination):
+    """Limit/offset as every list answers, or, when the request carries `?cursor=` (empty for the
+    first page), cursor pages (`next`/`previous` links, no `count`): stable while rows are added,
+    and cheap deep into a long list. Existing clients that never send `cursor` see no change."""
+
+    def _cursor(self, request) -> bool:
+        return "cursor" in request.query_params
+
+    def paginate_queryset(self, queryset, request, view=None):
+        if self._cursor(request):
+            self._delegate = RunsCursorPagination()
+            self._delegate.page_size = self.default_limit or 50
+            return self._delegate.paginate_queryset(queryset, request, view)
+        self._delegate = None
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data):
+        if self._delegate is not None:
+            return self._delegate.get_paginated_response(data)
+        return super().get_paginated_response(data)
+
+    def get_schema_operation_parameters(self, view):
+        cursor = {
+            "name": "cursor",
+            "required": False,
+            "in": "query",
+            "description": "Cursor pages instead of limit/offset: empty for the first page, then `next`/`previous`.",
+            "schema": {"type": "string"},
+        }
+        return [*super().get_schema_operation_parameters(view), cursor]

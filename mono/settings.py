@@ -300,6 +300,29 @@ WORKFLOW_MAX_DEFINITION_CHARS = env.int("WORKFLOW_MAX_DEFINITION_CHARS", default
 WORKFLOW_MAX_NODE_DATA_CHARS = env.int("WORKFLOW_MAX_NODE_DATA_CHARS", default=100_000)
 WORKFLOW_MAX_TEMPLATE_CHARS = env.int("WORKFLOW_MAX_TEMPLATE_CHARS", default=20_000)
 
+# Browser console: its own login (members need no staff status), throttled per username and per
+# client address with the cache below (shared by every web process when Redis is configured).
+LOGIN_URL = "console:login"
+LOGIN_REDIRECT_URL = "console:dashboard"
+LOGOUT_REDIRECT_URL = "console:login"
+CONSOLE_LOGIN_FAILURES_PER_USERNAME = env.int("CONSOLE_LOGIN_FAILURES_PER_USERNAME", default=5)
+CONSOLE_LOGIN_FAILURES_PER_ADDRESS = env.int("CONSOLE_LOGIN_FAILURES_PER_ADDRESS", default=20)
+CONSOLE_LOGIN_LOCKOUT_SECONDS = env.int("CONSOLE_LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+# Absolute base of links in e-mails (approval links), e.g. https://mono.example.com.
+CONSOLE_BASE_URL = env.str("CONSOLE_BASE_URL", default="http://localhost:8000")
+# An approval e-mail's links decide without a login for this long; past it they ask the approver
+# to log in first (the link still names the decision and still works only once).
+APPROVAL_LINK_TTL_SECONDS = env.int("APPROVAL_LINK_TTL_SECONDS", default=24 * 3600)
+# A reminder goes to approvers who have not decided when this much time is left before the timeout.
+APPROVAL_REMINDER_BEFORE_SECONDS = env.int("APPROVAL_REMINDER_BEFORE_SECONDS", default=3600)
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "mono"}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 # Platform schedules (`manage.py sync_schedules`): cron expressions, UTC.
 HOUSEKEEPING_CRON = env.str("HOUSEKEEPING_CRON", default="17 3 * * *")
 ORPHANED_MEDIA_CLEANUP_CRON = env.str("ORPHANED_MEDIA_CLEANUP_CRON", default="47 3 * * *")

@@ -1,9 +1,11 @@
 """Workflow definitions, their immutable versions, executions, steps, approvals, and the small
 tenant data stores that workflow steps use (e-mail templates, records)."""
 
+import re
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from mono.starts import OwedStart
@@ -16,12 +18,21 @@ class DefinitionStatus(models.TextChoices):
     ARCHIVED = "archived", "Archived"
 
 
+MAX_TAGS = 20
+TAG_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+
+
+def _is_tag(value: object) -> bool:
+    return isinstance(value, str) and TAG_PATTERN.fullmatch(value) is not None
+
+
 class WorkflowDefinition(TenantOwned):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="workflow_definitions")
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100)
     description = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=DefinitionStatus.choices, default=DefinitionStatus.DRAFT)
+    tags = models.JSONField(default=list, blank=True, help_text="Short labels to find workflows by (lower-case slugs).")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -34,6 +45,11 @@ class WorkflowDefinition(TenantOwned):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        tags = self.tags
+        if not isinstance(tags, list) or len(tags) > MAX_TAGS or not all(_is_tag(tag) for tag in tags):
+            raise ValidationError({"tags": f"At most {MAX_TAGS} tags, each a lower-case slug of up to 40 characters."})
 
     @property
     def latest_version(self) -> "WorkflowVersion | None":

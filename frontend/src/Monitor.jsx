@@ -1,10 +1,11 @@
-import { Background, Controls, ReactFlow, ReactFlowProvider } from "@xyflow/react";
+import { ReactFlowProvider } from "@xyflow/react";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api, config, duration, formatTime, liveStream, pageUrl, temporalUrl } from "./api.js";
 import { autoLayout, needsLayout } from "./layout.js";
 import { canonicalType, typeSpec } from "./nodeTypes.js";
 import TopBar from "./TopBar.jsx";
-import { NodeDecorations, nodeTypes } from "./WorkflowNode.jsx";
+import GraphCanvas from "./GraphCanvas.jsx";
+import ProblemList from "./ProblemList.jsx";
 
 const FINISHED = new Set(["completed", "failed", "rejected", "cancelled"]);
 const REACHED = new Set(["running", "waiting", "completed", "failed", "cancelled"]);
@@ -123,6 +124,12 @@ function MonitorCanvas() {
 
   const waitingForMe = inbox.filter((approval) => approval.status === "pending");
   const selectedNode = graph.nodes.find((node) => node.id === selected);
+  // The monitor's problem list: each failed step's error, one entry per node (its latest attempt).
+  const failures = useMemo(() => {
+    const latest = {};
+    for (const step of detail?.steps || []) if (step.status === "failed") latest[step.node_id] = step;
+    return Object.values(latest).map((step) => ({ node_id: step.node_id, message: step.error || "failed" }));
+  }, [detail]);
 
   const cancel = async () => {
     try {
@@ -171,25 +178,16 @@ function MonitorCanvas() {
       )}
       <div className="monitor-body">
         <div className="monitor-canvas">
-          <NodeDecorations.Provider value={decorations}>
-            <ReactFlow
-              nodes={nodes}
-              edges={edges}
-              nodeTypes={nodeTypes}
-              nodesDraggable={false}
-              nodesConnectable={false}
-              deleteKeyCode={null}
-              onNodeClick={(_, node) => setSelected(node.id)}
-              onPaneClick={() => setSelected(null)}
-              fitView
-              fitViewOptions={{ padding: 0.2, maxZoom: 1.2 }}
-              minZoom={0.1}
-              proOptions={{ hideAttribution: true }}
-            >
-              <Background gap={16} />
-              <Controls showInteractive={false} />
-            </ReactFlow>
-          </NodeDecorations.Provider>
+          <GraphCanvas
+            decorations={decorations}
+            readOnly
+            nodes={nodes}
+            edges={edges}
+            onNodeClick={(_, node) => setSelected(node.id)}
+            onPaneClick={() => setSelected(null)}
+            fitView
+            fitViewOptions={{ padding: 0.2, maxZoom: 1.2 }}
+          />
           <Legend />
         </div>
         <aside className="sidebar">
@@ -208,6 +206,7 @@ function MonitorCanvas() {
           ) : (
             <RunSummary run={run} detail={detail} />
           )}
+          <ProblemList title="Failed steps" empty="No step has failed." problems={failures} onSelect={(problem) => setSelected(problem.node_id)} />
         </aside>
       </div>
     </div>

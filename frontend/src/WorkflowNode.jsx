@@ -1,6 +1,6 @@
 import { Handle, Position } from "@xyflow/react";
 import { createContext, memo, useContext } from "react";
-import { canonicalType, summary, typeSpec } from "./nodeTypes.js";
+import { NODE_TYPES, canonicalType, summary, typeSpec } from "./nodeTypes.js";
 
 // What the canvas shows on top of a node without storing it in the node (so it is never saved):
 // validation errors (editor), run status (monitor) and version-diff marks (editor history).
@@ -70,12 +70,11 @@ function WorkflowNode({ id, type, data, selected }) {
 
 const Memo = memo(WorkflowNode);
 
-// Canonical names and aliases render alike: imported graphs may use either.
+// Canonical names and aliases render alike: imported graphs may use either. The types are the
+// catalogue's (empty on pages that draw no graph).
 export const nodeTypes = Object.fromEntries(
-  ["StartNode", "ApprovalNode", "WaitNode", "DecisionNode", "EmailNode", "UpdateRecordNode", "WebhookNode", "LLMNode", "EndNode"].flatMap(
-    (name) => [
-      [name, Memo],
-      [typeSpec(name).alias, Memo],
-    ],
-  ),
+  Object.entries(NODE_TYPES).flatMap(([name, spec]) => [
+    [name, Memo],
+    [spec.alias, Memo],
+  ]),
 );

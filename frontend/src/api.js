@@ -33,6 +33,10 @@ function cookie(name) {
   return match ? decodeURIComponent(match.slice(name.length + 1)) : "";
 }
 
+export function csrfToken() {
+  return cookie("csrftoken");
+}
+
 export async function api(path, { method = "GET", body } = {}) {
   const headers = { Accept: "application/json", "X-Tenant": config.tenant.slug };
   if (method !== "GET") headers["X-CSRFToken"] = cookie("csrftoken");
@@ -52,6 +56,12 @@ export async function api(path, { method = "GET", body } = {}) {
   }
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
+}
+
+/** A `next`/`previous` link of an API page, as a path for `api()`. */
+export function nextPath(link) {
+  const at = link.indexOf("/api/v1/");
+  return at === -1 ? link : link.slice(at + "/api/v1/".length);
 }
 
 /** Links to other console pages keep the tenant chosen with `?tenant=`. */

@@ -101,3 +101,16 @@ class TranscriptionRequestSerializer(serializers.Serializer):
     provider = serializers.CharField(required=False, allow_blank=True, default="")
     model = serializers.CharField(required=False, allow_blank=True, default="whisper-1")
     language = serializers.CharField(required=False, allow_blank=True, default="", max_length=16)
+
+
+class LimitSerializer(serializers.Serializer):
+    """One limit policy; `provider` blank means all of the tenant's providers together."""
+
+    provider = serializers.CharField(required=False, allow_blank=True, default="", max_length=50)
+    requests_per_minute = serializers.IntegerField(required=False, allow_null=True, min_value=1, default=None)
+    tokens_per_minute = serializers.IntegerField(required=False, allow_null=True, min_value=1, default=None)
+    monthly_budget = serializers.DecimalField(
+        max_digits=12, decimal_places=4, min_value=0, required=False, allow_null=True, default=None
+    )
+    month = serializers.CharField(read_only=True)
+    spent = serializers.DecimalField(max_digits=20, decimal_places=10, read_only=True)

@@ -72,6 +72,8 @@ def test_build_by_drag_and_drop_validate_save_run_watch_and_approve(page_as, acm
         drop(page, node_type, x, y)
     expect(page.locator(".react-flow__node")).to_have_count(5)
     edit(page, "approval-1", "approvers", "alice")
+    # alice starts the run herself: the node must let its starter approve.
+    page.locator('.node-form[data-node-id="approval-1"] [name="allowStarter"]').check()
     edit(page, "email-1", "subject", "Approved: {{ input.item }}")
     edit(page, "email-1", "body", "Your expense {{ input.item }} was approved.")
     edit(page, "updateRecord-1", "collection", "expenses")

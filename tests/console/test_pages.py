@@ -49,12 +49,12 @@ def a_run(tenant) -> WorkflowExecution:
     return WorkflowExecution.objects.create(tenant=tenant, definition=definition, version=definition.latest_version)
 
 
-@pytest.mark.parametrize("path", ["/", "/workflows/new", "/workflows/1/edit", "/executions/execution-x/"])
-def test_anonymous_visitor_is_sent_to_the_login_page(path):
+@pytest.mark.parametrize("path", ["/", "/inbox/", "/workflows/new", "/workflows/1/edit", "/executions/execution-x/"])
+def test_anonymous_visitor_is_sent_to_the_consoles_own_login_page(path):
     response = Client().get(path)
 
     assert response.status_code == 302
-    assert response["Location"] == f"/admin/login/?next={path}"
+    assert response["Location"] == f"/login/?next={path}"
 
 
 def test_dashboard_mounts_the_bundle_with_the_viewers_tenant_and_counts(acme):
@@ -128,8 +128,56 @@ def test_tenant_query_parameter_picks_one_of_the_users_tenants_only(acme, globex
     client = logged_in("alice")
 
     assert page_config(client.get("/?tenant=globex"))["tenant"]["slug"] == "globex"
-    assert client.get("/?tenant=initech").status_code == 403
+    response = client.get("/?tenant=initech")
+    assert response.status_code == 403
+    assert "not a member of an active tenant “initech”" in response.content.decode()
 
 
-def test_user_without_a_tenant_is_refused(db):
-    assert logged_in("nobody").get("/").status_code == 403
+def test_user_without_a_tenant_sees_a_page_that_says_so(db):
+    response = logged_in("nobody").get("/")
+
+    assert response.status_code == 200
+    assert "not a member of\nany active tenant" in response.content.decode()
+
+
+def test_user_of_a_deactivated_tenant_only_sees_the_no_tenant_page(acme):
+    acme.is_active = False
+    acme.save(update_fields=["is_active"])
+
+    response = logged_in("vic").get("/")
+
+    assert response.status_code == 200
+    assert b'data-testid="no-tenant"' in response.content
+    assert b"console-config" not in response.content
+
+
+@pytest.mark.parametrize("path", ["/runs/", "/workflows/", "/inbox/"])
+def test_list_pages_mount_the_bundle_for_any_member(acme, path):
+    response = logged_in("vic").get(path)
+
+    assert response.status_code == 200
+    assert page_config(response)["page"] == path.strip("/")
+
+
+def test_workflow_page_opens_the_tenants_workflow_and_404s_another_tenants(acme, globex):
+    own = definitions.definition_create(tenant=acme, name="Records", graph=RECORD)
+    foreign = definitions.definition_create(tenant=globex, name="Secret", graph=RECORD)
+    client = logged_in("vic")
+
+    config = page_config(client.get(f"/workflows/{own.pk}/"))
+    assert (config["page"], config["workflow"], config["workflow_name"]) == ("workflow", own.pk, "Records")
+    assert client.get(f"/workflows/{foreign.pk}/").status_code == 404
+
+
+def test_settings_page_is_for_owners_and_admins_only(acme):
+    assert logged_in("alice").get("/settings/").status_code == 200
+    assert logged_in("vic").get("/settings/").status_code == 403
+
+
+def test_webhook_page_404s_another_tenants_integration(acme, globex):
+    from tests.webhooks.conftest import make_integration
+
+    foreign, _ = make_integration(globex, name="Theirs")
+
+    assert logged_in("vic").get(f"/webhooks/{foreign.pk}/").status_code == 404
+    assert page_config(logged_in("gina").get(f"/webhooks/{foreign.pk}/"))["integration"] == foreign.pk

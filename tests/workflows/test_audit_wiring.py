@@ -28,7 +28,9 @@ def test_member_and_key_changes_are_audited_without_secrets(acme):
 def test_workflow_lifecycle_and_runs_are_audited(workers, acme):
     api = api_as(acme, "alice")
     workflow_id = api.post(
-        "/api/v1/workflows", {"name": "W", "definition": graphs.approval_graph(approvers=("owner",))}, format="json"
+        "/api/v1/workflows",
+        {"name": "W", "definition": graphs.approval_graph(approvers=("owner",), allowStarter=True)},
+        format="json",
     ).json()["id"]
     api.patch(f"/api/v1/workflows/{workflow_id}", {"status": "published"}, format="json")
     execution_id = api.post(f"/api/v1/workflows/{workflow_id}/execute", {"input": {"key": "k"}}, format="json").json()[

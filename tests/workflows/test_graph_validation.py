@@ -307,6 +307,12 @@ def test_an_invalid_on_timeout_is_reported():
     assert only_error(approval_graph(timeout="P1D", onTimeout="escalate")).field == "onTimeout"
 
 
+@pytest.mark.parametrize("value", ["yes", 1, "true"])
+def test_allow_starter_must_be_true_or_false(value):
+    error = only_error(approval_graph(allowStarter=value))
+    assert (error.code, error.field) == ("invalid_field", "allowStarter")
+
+
 @pytest.mark.parametrize("text", ["P1M", "P1Y", "2 days", "PT", "P0D", "P99999D"])
 def test_a_bad_approval_timeout_is_an_invalid_duration(text):
     error = only_error(approval_graph(timeout=text))

@@ -5,28 +5,34 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from mono.api import schema_generation, validated
+from mono.api import LimitOffsetOrCursorPagination, schema_generation, validated
 from tenants.permissions import Permission
 from workflows import library, selectors
 from workflows.api.serializers import (
     ApprovalSerializer,
     DecideSerializer,
     DefinitionDetailSerializer,
+    DefinitionFilterSerializer,
     DefinitionSerializer,
     DefinitionWriteSerializer,
+    EmailTemplateSerializer,
     ExecuteSerializer,
     ExecutionDetailSerializer,
+    ExecutionFilterSerializer,
     ExecutionSerializer,
     GraphSerializer,
     InstantiateSerializer,
     ScheduleSerializer,
     TemplateSerializer,
+    UsageQuerySerializer,
     VersionSerializer,
 )
+from workflows.graph.catalogue import node_catalogue
 from workflows.graph.compiler import diff_definitions
-from workflows.models import ApprovalRequest, WorkflowDefinition, WorkflowExecution
-from workflows.services import approvals, definitions, executions, schedules
+from workflows.models import ApprovalRequest, EmailTemplate, WorkflowDefinition, WorkflowExecution
+from workflows.services import approvals, definitions, email_templates, executions, schedules
 
 STATUS_FILTER = OpenApiParameter("status", str, description="only this status")
 
@@ -47,8 +53,9 @@ class WorkflowViewSet(viewsets.ModelViewSet):
         if schema_generation(self):
             return WorkflowDefinition.objects.none()
         params = self.request.query_params
+        tag = validated(DefinitionFilterSerializer, params).get("tag") if self.action == "list" else None
         return selectors.definition_list(
-            tenant=self.request.tenant, status=params.get("status"), name=params.get("name")
+            tenant=self.request.tenant, status=params.get("status"), name=params.get("name"), tag=tag
         )
 
     def get_object(self):
@@ -59,7 +66,13 @@ class WorkflowViewSet(viewsets.ModelViewSet):
     def get_serializer_class(self):
         return DefinitionSerializer if self.action == "list" else DefinitionDetailSerializer
 
-    @extend_schema(parameters=[STATUS_FILTER, OpenApiParameter("name", str)])
+    @extend_schema(
+        parameters=[
+            STATUS_FILTER,
+            OpenApiParameter("name", str, description="name contains (case-insensitive)"),
+            OpenApiParameter("tag", str, description="only those with this tag"),
+        ]
+    )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
@@ -72,6 +85,7 @@ class WorkflowViewSet(viewsets.ModelViewSet):
             graph=data["definition"],
             description=data.get("description", ""),
             status=data.get("status", "draft"),
+            tags=data.get("tags"),
             actor=request.user,
         )
         return Response(self._detail(definition), status=status.HTTP_201_CREATED)
@@ -165,17 +179,44 @@ class ExecutionViewSet(viewsets.ReadOnlyModelViewSet):
     required_permissions = {"cancel": Permission.EXECUTE}
     lookup_value_regex = "[^/]+"  # execution ids are business keys, not numbers
 
+    pagination_class = LimitOffsetOrCursorPagination
+
     def get_queryset(self):
         if schema_generation(self):
             return WorkflowExecution.objects.none()
-        return selectors.execution_list(tenant=self.request.tenant, status=self.request.query_params.get("status"))
+        filters = validated(ExecutionFilterSerializer, self.request.query_params) if self.action == "list" else {}
+        return selectors.execution_list(
+            tenant=self.request.tenant,
+            status=filters.get("status"),
+            workflow_id=filters.get("workflow"),
+            started_by=filters.get("started_by"),
+            trigger=filters.get("trigger"),
+            created_after=filters.get("created_after"),
+            created_before=filters.get("created_before"),
+        )
 
     def get_serializer_class(self):
         return ExecutionSerializer if self.action == "list" else ExecutionDetailSerializer
 
-    @extend_schema(parameters=[STATUS_FILTER])
+    @extend_schema(parameters=[ExecutionFilterSerializer])
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
+
+    @extend_schema(parameters=[UsageQuerySerializer], responses={200: dict})
+    @action(detail=False, methods=["get"])
+    def stats(self, request):
+        """Usage over a span of days: runs per day by status, duration p50/p95 per workflow, and
+        the workflows whose runs spent most on LLM calls."""
+        span = validated(UsageQuerySerializer, request.query_params)
+        return Response(
+            {
+                "since": span["since"].isoformat(),
+                "until": span["until"].isoformat(),
+                "runs_per_day": selectors.execution_counts_by_day(tenant=request.tenant, **span),
+                "durations": selectors.execution_durations(tenant=request.tenant, **span),
+                "top_workflows_by_cost": selectors.workflows_by_llm_cost(tenant=request.tenant, **span),
+            }
+        )
 
     @extend_schema(request=None, responses={202: ExecutionSerializer})
     @action(detail=True, methods=["post"])
@@ -199,9 +240,18 @@ class ApprovalViewSet(viewsets.ReadOnlyModelViewSet):
             user=self.request.user,
             status=params.get("status"),
             execution_id=params.get("execution"),
+            mine=params.get("mine"),
         )
 
-    @extend_schema(parameters=[STATUS_FILTER, OpenApiParameter("execution", str, description="only this run's")])
+    @extend_schema(
+        parameters=[
+            STATUS_FILTER,
+            OpenApiParameter("execution", str, description="only this run's"),
+            OpenApiParameter(
+                "mine", str, enum=["waiting", "decided"], description="waiting for my vote, or decided by me"
+            ),
+        ]
+    )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
@@ -245,3 +295,47 @@ class TemplateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             actor=request.user,
         )
         return Response(DefinitionDetailSerializer(definition).data, status=status.HTTP_201_CREATED)
+
+
+class EmailTemplateViewSet(viewsets.ModelViewSet):
+    """E-mail templates an EmailNode names (`data.template`). Reading needs `view`, writing `manage`.
+
+    POST creates or replaces the template of that name; PATCH changes subject or body."""
+
+    serializer_class = EmailTemplateSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    required_permissions = dict.fromkeys(("create", "partial_update", "destroy"), Permission.MANAGE)
+
+    def get_queryset(self):
+        if schema_generation(self):
+            return EmailTemplate.objects.none()
+        return EmailTemplate.objects.for_tenant(self.request.tenant)
+
+    def create(self, request):
+        data = validated(EmailTemplateSerializer, request.data)
+        template = email_templates.email_template_save(tenant=request.tenant, **data)
+        return Response(EmailTemplateSerializer(template).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        template = self.get_object()
+        data = validated(EmailTemplateSerializer, request.data, partial=True)
+        template = email_templates.email_template_save(
+            tenant=request.tenant,
+            name=template.name,
+            subject=data.get("subject", template.subject),
+            body=data.get("body", template.body),
+        )
+        return Response(EmailTemplateSerializer(template).data)
+
+    def destroy(self, request, pk=None):
+        email_templates.email_template_delete(template=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class NodeTypesView(APIView):
+    """The node-type catalogue: each type's alias, branch handles, look, default data and the form
+    of its `data` (fields, kinds, help), built from the engine's own registry."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        return Response(node_catalogue())

@@ -173,6 +173,11 @@ def _approval(data: _Data) -> None:
     data.duration("timeout", "timeout_seconds")
     data.choice("onTimeout", ("reject", "approve"), "reject")
     data.template("message")
+    # The run's starter never approves their own request unless the node says they may.
+    allow_starter = data.raw.get("allowStarter", False)
+    if not isinstance(allow_starter, bool):
+        data.problem("invalid_field", "allowStarter", "allowStarter must be true or false")
+    data.out["allowStarter"] = allow_starter is True
 
 
 def _wait(data: _Data) -> None:

@@ -18,11 +18,13 @@ from workflows.temporal.types import ApprovalState, ApprovalVote
 from workflows.temporal.workflows import InterpreterWorkflow
 
 
-def eligible_usernames(*, tenant_id: int, approvers: list[str]) -> list[str]:
-    """Members named in `approvers`, directly or by role (`owner`, `admin`, ...)."""
+def eligible_usernames(*, tenant_id: int, approvers: list[str], starter: str | None = None) -> list[str]:
+    """Members named in `approvers`, directly or by role (`owner`, `admin`, ...), except `starter`
+    (the run's starter, left out unless the node allows them)."""
     roles = [name for name in approvers if name in Role.values]
     members = Membership.objects.for_tenant(tenant_id).select_related("user")
     names = {m.user.username for m in members if m.user.username in approvers or m.role in roles}
+    names.discard(starter)
     return sorted(names)
 
 
@@ -37,11 +39,20 @@ def approval_open(
     on_timeout: str,
     timeout_seconds: int | None,
     message: str = "",
+    allow_starter: bool = False,
 ) -> ApprovalRequest:
     """Open the run's approval at `node_id` (idempotent). A run that has already ended (cancelled
-    while this activity was in flight) gets it closed at once, so no approval outlives its run."""
+    while this activity was in flight) gets it closed at once, so no approval outlives its run.
+    The run's starter is not among the eligible unless `allow_starter`: nobody approves their own
+    request by default."""
     # The run's row lock orders this against `execution_finish`, which closes what is open.
-    execution = WorkflowExecution.objects.for_tenant(tenant_id).select_for_update().get(pk=execution_id)
+    execution = (
+        WorkflowExecution.objects.for_tenant(tenant_id)
+        .select_for_update(of=("self",))
+        .select_related("started_by")
+        .get(pk=execution_id)
+    )
+    starter = None if allow_starter or execution.started_by is None else execution.started_by.username
     deadline = timezone.now() + timezone.timedelta(seconds=timeout_seconds) if timeout_seconds else None
     approval, created = ApprovalRequest.objects.for_tenant(tenant_id).get_or_create(
         execution_id=execution_id,
@@ -49,7 +60,7 @@ def approval_open(
         defaults={
             "tenant_id": tenant_id,
             "approvers": approvers,
-            "eligible_usernames": eligible_usernames(tenant_id=tenant_id, approvers=approvers),
+            "eligible_usernames": eligible_usernames(tenant_id=tenant_id, approvers=approvers, starter=starter),
             "quorum": quorum,
             "on_timeout": on_timeout,
             "message": message,

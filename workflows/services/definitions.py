@@ -130,7 +130,14 @@ def _unique_slug(tenant, name: str) -> str:
 
 @transaction.atomic
 def definition_create(
-    *, tenant, name: str, graph: dict, actor=None, description: str = "", status: str = DefinitionStatus.DRAFT
+    *,
+    tenant,
+    name: str,
+    graph: dict,
+    actor=None,
+    description: str = "",
+    status: str = DefinitionStatus.DRAFT,
+    tags: list[str] | None = None,
 ) -> WorkflowDefinition:
     """Create a definition and its first version; an invalid graph saves nothing."""
     plan = compile_graph(graph)
@@ -141,6 +148,7 @@ def definition_create(
         slug=_unique_slug(tenant, name),
         description=description,
         status=status,
+        tags=list(dict.fromkeys(tags or [])),
         created_by=actor,
     )
     definition.full_clean(validate_constraints=False)

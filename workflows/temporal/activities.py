@@ -144,6 +144,7 @@ def approval_open(data: ApprovalOpen) -> ApprovalOpened:
         on_timeout=data.on_timeout,
         timeout_seconds=data.timeout_seconds,
         message=data.message,
+        allow_starter=data.allow_starter,
     )
     return ApprovalOpened(approval_id=approval.pk, eligible_usernames=list(approval.eligible_usernames))
 

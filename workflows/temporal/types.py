@@ -102,6 +102,8 @@ class ApprovalOpen:
     on_timeout: str
     timeout_seconds: int | None
     message: str = ""
+    # Added later with a default: inputs recorded before it still decode (the starter excluded).
+    allow_starter: bool = False
 
 
 @dataclass(frozen=True)

@@ -412,6 +412,7 @@ class InterpreterWorkflow:
                 data.get("onTimeout", "reject"),
                 data.get("timeout_seconds"),
                 message,
+                data.get("allowStarter") is True,
             ),
             result_type=ApprovalOpened,
         )
