@@ -109,7 +109,8 @@ class MediaText(TenantOwned):
         """The text of page `number` (1-based); an IndexError past the last page."""
         if not 1 <= number <= len(self.page_starts):
             raise IndexError(number)
-        end = self.page_starts[number] if number < len(self.page_starts) else len(self.text)
+        # Pages are joined by one form feed, which belongs to neither.
+        end = self.page_starts[number] - 1 if number < len(self.page_starts) else len(self.text)
         return self.text[self.page_starts[number - 1] : end]
 
 
