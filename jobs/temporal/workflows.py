@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
@@ -100,6 +100,9 @@ class MediaProcessWorkflow:
             await self._mark_failed(data, "cancelled on request")
             raise
         except ActivityError as exc:
+            if isinstance(exc.cause, CancelledError):  # the activity stopped for a cancellation
+                await self._mark_failed(data, "cancelled on request")
+                raise  # the run ends cancelled, not failed
             reason = _reason(exc)
             await self._mark_failed(data, reason)
             raise ApplicationError(reason, type="MediaProcessingFailed", non_retryable=True) from exc
