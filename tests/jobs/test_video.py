@@ -14,10 +14,10 @@ from jobs.models import MediaStatus, MediaVariant
 from jobs.services import media, media_processing
 from mono.temporal import sync
 from mono.temporal.client import get_tenant_client
+from tenants.selectors import active_tenant_refs
 from tests.jobs import media_files
 from tests.jobs.test_media import processed, upload, variant_image
 from tests.support.process import spawn_manage
-from tenants.selectors import active_tenant_refs
 from tests.workflows.conftest import api_as, wait_until
 
 
@@ -121,9 +121,7 @@ def test_cancelling_a_transcode_stops_it_marks_the_asset_failed_and_leaves_no_pa
     assert api.post(f"/api/v1/media/{body['id']}/cancel").status_code == 409
 
 
-def test_a_worker_killed_mid_transcode_is_replaced_and_the_variant_is_whole(
-    start_workers, acme, media_root, settings
-):
+def test_a_worker_killed_mid_transcode_is_replaced_and_the_variant_is_whole(start_workers, acme, media_root, settings):
     settings.MEDIA_HEARTBEAT_SECONDS = 2
     child = spawn_manage("runworkers", MEDIA_ROOT=str(media_root))
     try:
