@@ -167,5 +167,5 @@ def test_thumbnail_is_a_fitted_render_of_the_first_page(acme, media_root):
     image = variant_image(asset, "thumb")
     assert isinstance(image, Image.Image)
     assert image.size == (182, 256)  # A4 portrait (210 x 297 mm) fitted within 256 px
-    dark = sum(1 for pixel in image.convert("L").getdata() if pixel < 128)
-    assert dark > 20  # the first line of text is drawn
+    inked = sum(1 for pixel in image.convert("L").get_flattened_data() if pixel < 200)
+    assert inked > 20  # the first line of text is drawn (small and anti-aliased at this size)
