@@ -30,7 +30,7 @@ class MediaAssetAdmin(admin.ModelAdmin):
     search_fields = ["original_name", "checksum"]
     readonly_fields = [
         "tenant", "file", "original_name", "content_type", "size", "kind", "status", "error", "checksum",
-        "variant_specs", "uploaded_by", "created_at", "processed_at",
+        "variant_specs", "metadata", "uploaded_by", "created_at", "processed_at",
     ]  # fmt: skip
     inlines = [MediaVariantInline]
     actions = ["process_again"]
@@ -38,13 +38,14 @@ class MediaAssetAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # uploads go through the API, which detects types and enforces limits
 
-    @admin.action(description="Make the variants again (images)")
+    @admin.action(description="Process again (image variants, document text, video variants)")
     def process_again(self, request, queryset):
         started = 0
-        for asset in queryset.filter(kind="image"):
-            media.media_process_again(asset=asset)
-            started += 1
-        self.message_user(request, f"Queued {started} image(s).", messages.SUCCESS)
+        for asset in queryset:
+            if media.needs_processing(asset.kind, asset.content_type):
+                media.media_process_again(asset=asset)
+                started += 1
+        self.message_user(request, f"Queued {started} asset(s).", messages.SUCCESS)
 
 
 class EmailDeliveryInline(ReadOnlyInline):

@@ -4,6 +4,8 @@ import uuid
 from pathlib import PurePosixPath
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils.text import get_valid_filename
 
@@ -58,6 +60,12 @@ class MediaAsset(TenantOwned, OwedStart):
         null=True, blank=True, help_text="When Temporal took the variant workflow; empty: the relay retries."
     )
     processed_at = models.DateTimeField(null=True, blank=True)
+    metadata = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What processing found: a document's pages, text preview and language; a video's duration, size "
+        "and codecs.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -72,6 +80,38 @@ class MediaAsset(TenantOwned, OwedStart):
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.kind}, {self.status})"
+
+
+class MediaText(TenantOwned):
+    """A document's extracted text, kept apart from the asset so lists never load it.
+
+    `page_starts[i]` is where page i+1 begins in `text` (one entry for formats without pages).
+    `search` is the text's PostgreSQL full-text vector (the `simple` configuration: no stemming,
+    so it works the same for every language), written with the text.
+    """
+
+    asset = models.OneToOneField(MediaAsset, on_delete=models.CASCADE, related_name="extracted")
+    text = models.TextField(blank=True)
+    page_starts = models.JSONField(default=list, blank=True)
+    truncated = models.BooleanField(default=False, help_text="The document had more text than the limit kept.")
+    search = SearchVectorField(null=True, editable=False)
+    created_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [GinIndex(fields=["search"], name="media_text_search")]
+        verbose_name = "media text"
+        verbose_name_plural = "media texts"
+
+    def __str__(self) -> str:
+        return f"text of asset {self.asset_id} ({len(self.text)} characters)"
+
+    def page(self, number: int) -> str:
+        """The text of page `number` (1-based); an IndexError past the last page."""
+        if not 1 <= number <= len(self.page_starts):
+            raise IndexError(number)
+        # Pages are joined by one form feed, which belongs to neither.
+        end = self.page_starts[number] - 1 if number < len(self.page_starts) else len(self.text)
+        return self.text[self.page_starts[number - 1] : end]
 
 
 class MediaVariant(TenantOwned):

@@ -146,6 +146,21 @@ MEDIA_MAX_BYTES_BY_KIND = {
     "other": env.int("MEDIA_MAX_OTHER_BYTES", default=10 * 1024 * 1024),
 }
 MEDIA_MAX_IMAGE_PIXELS = env.int("MEDIA_MAX_IMAGE_PIXELS", default=50_000_000)
+# Documents and videos (on the tenant's media queue). Over a limit, the asset ends `failed` with
+# the reason: more pages (sheets, slides) than MEDIA_MAX_DOCUMENT_PAGES; an Office/OpenDocument zip
+# that would unpack to more than MEDIA_MAX_UNPACKED_BYTES (checked from the zip's directory); a video
+# longer than MEDIA_MAX_VIDEO_SECONDS (from its header) or with frames over MEDIA_MAX_VIDEO_PIXELS;
+# any one step (reading, transcoding) running longer than MEDIA_MAX_PROCESS_SECONDS. Text beyond
+# MEDIA_MAX_DOCUMENT_CHARS is dropped (the asset says `truncated`). A transcode reports progress at
+# least every few seconds; a worker silent for MEDIA_HEARTBEAT_SECONDS is presumed dead and the
+# step starts again on another.
+MEDIA_MAX_DOCUMENT_PAGES = env.int("MEDIA_MAX_DOCUMENT_PAGES", default=2000)
+MEDIA_MAX_DOCUMENT_CHARS = env.int("MEDIA_MAX_DOCUMENT_CHARS", default=5_000_000)
+MEDIA_MAX_UNPACKED_BYTES = env.int("MEDIA_MAX_UNPACKED_BYTES", default=200 * 1024 * 1024)
+MEDIA_MAX_VIDEO_SECONDS = env.int("MEDIA_MAX_VIDEO_SECONDS", default=3600)
+MEDIA_MAX_VIDEO_PIXELS = env.int("MEDIA_MAX_VIDEO_PIXELS", default=3840 * 2160)
+MEDIA_MAX_PROCESS_SECONDS = env.int("MEDIA_MAX_PROCESS_SECONDS", default=1800)
+MEDIA_HEARTBEAT_SECONDS = env.int("MEDIA_HEARTBEAT_SECONDS", default=30)
 # Variants made of every uploaded image (an upload may name a subset: `variants=thumb,medium`).
 # `max_size` bounds both sides; formats: webp (keeps transparency), jpeg (flattened on white), png.
 MEDIA_IMAGE_VARIANTS = [

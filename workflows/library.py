@@ -58,23 +58,25 @@ DOCUMENT_PROCESSING = WorkflowTemplate(
     slug="document-processing",
     name="Document processing",
     description=(
-        "An LLM extracts the fields of a document as JSON, and the result is stored as a record. "
-        "Input: document_id, document_text."
+        "Reads an uploaded document's text, an LLM extracts its fields as JSON, and the result is stored as a "
+        "record keyed by the document. Input: media (the id of an asset uploaded to /api/v1/media)."
     ),
     definition={
         "nodes": [
             _node("start", "StartNode", 0, 0, trigger="manual"),
+            # Waits until the upload is processed; the first 20,000 characters travel on, the rest by reference.
+            _node("read", "ExtractNode", 0, 120, media="{{ input.media }}", max_chars=20000),
             _node(
                 "extract",
                 "LLMNode",
                 0,
-                120,
+                240,
                 messages=[
                     {
                         "role": "system",
                         "content": "Extract title, parties and dates from the document. Answer in JSON.",
                     },
-                    {"role": "user", "content": "{{ input.document_text }}"},
+                    {"role": "user", "content": "{{ steps.read.text }}"},
                 ],
                 output_schema={"type": "object"},
             ),
@@ -82,15 +84,20 @@ DOCUMENT_PROCESSING = WorkflowTemplate(
                 "store",
                 "UpdateRecordNode",
                 0,
-                240,
+                360,
                 operation="upsert",
                 collection="documents",
-                key="{{ input.document_id }}",
-                fields={"extracted": "{{ steps.extract.json | tojson }}"},
+                key="{{ input.media }}",
+                fields={"extracted": "{{ steps.extract.json | tojson }}", "name": "{{ steps.read.name }}"},
             ),
-            _node("done", "EndNode", 0, 360, status="completed"),
+            _node("done", "EndNode", 0, 480, status="completed"),
         ],
-        "edges": [_edge("start", "extract"), _edge("extract", "store"), _edge("store", "done")],
+        "edges": [
+            _edge("start", "read"),
+            _edge("read", "extract"),
+            _edge("extract", "store"),
+            _edge("store", "done"),
+        ],
         "viewport": {"x": 0, "y": 0, "zoom": 1},
     },
 )

@@ -1,6 +1,7 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from jobs.models import EmailCampaign, EmailDelivery, MediaAsset, MediaVariant
+from jobs.models import EmailCampaign, EmailDelivery, MediaAsset, MediaKind, MediaVariant
 
 
 class MediaUploadSerializer(serializers.Serializer):
@@ -22,16 +23,48 @@ class MediaVariantSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class DocumentInfoSerializer(serializers.Serializer):
+    pages = serializers.IntegerField(allow_null=True, help_text="Null for formats without fixed pages (DOCX, text).")
+    text_preview = serializers.CharField()
+    characters = serializers.IntegerField()
+    truncated = serializers.BooleanField()
+    language = serializers.CharField(required=False, help_text="Only when the document declares its language.")
+
+
+class VideoInfoSerializer(serializers.Serializer):
+    duration_seconds = serializers.FloatField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    codec = serializers.CharField()
+    audio_codec = serializers.CharField()
+    frame_rate = serializers.FloatField()
+
+
 class MediaAssetSerializer(serializers.ModelSerializer):
+    """An asset; a processed document adds `document`, a probed video `video` (null otherwise)."""
+
     variants = MediaVariantSerializer(many=True, read_only=True)
+    document = serializers.SerializerMethodField()
+    video = serializers.SerializerMethodField()
 
     class Meta:
         model = MediaAsset
         fields = [
             "id", "original_name", "content_type", "size", "kind", "status", "error", "checksum",
-            "variants", "created_at", "processed_at",
+            "variants", "document", "video", "created_at", "processed_at",
         ]  # fmt: skip
         read_only_fields = fields
+
+    @extend_schema_field(DocumentInfoSerializer(allow_null=True))
+    def get_document(self, asset: MediaAsset) -> dict | None:
+        if asset.kind != MediaKind.DOCUMENT or "text_preview" not in asset.metadata:
+            return None
+        keys = ("pages", "text_preview", "characters", "truncated", "language")
+        return {key: asset.metadata[key] for key in keys if key in asset.metadata}
+
+    @extend_schema_field(VideoInfoSerializer(allow_null=True))
+    def get_video(self, asset: MediaAsset) -> dict | None:
+        return asset.metadata.get("video") if asset.kind == MediaKind.VIDEO else None
 
 
 class RecipientSerializer(serializers.Serializer):

@@ -125,6 +125,11 @@ def _encode(resized: Image.Image, spec: VariantSpec, icc: bytes | None) -> Rende
     return RenderedVariant(spec.name, out.getvalue(), resized.width, resized.height, spec.format, spec.extension)
 
 
+def encode_variant(image: Image.Image, spec: VariantSpec) -> RenderedVariant:
+    """Encode an already fitted image as `spec` says (documents' and videos' thumbnails and posters)."""
+    return _encode(image, spec, None)
+
+
 def render_variants(data: bytes, specs: Sequence[VariantSpec], *, max_pixels: int) -> list[RenderedVariant]:
     """Every variant of the image in `data`; raises ImageProcessingError for unreadable input."""
     if not specs:

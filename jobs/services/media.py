@@ -1,4 +1,10 @@
-"""Media writes: store an upload, make its variants (from the image queue), delete it."""
+"""Media writes: store an upload, start its processing, make an image's variants, delete it.
+
+Images are processed on the tenant's image queue (`tenant-{id}-process-image`, also reached by the
+legacy name `process-image`); documents and videos on its media queue
+(`tenant-{id}-process-media`, see `jobs.services.media_processing`), so long transcodes never
+delay thumbnails. One workflow type, `media-{id}`, serves both.
+"""
 
 import hashlib
 
@@ -8,18 +14,31 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
+from temporalio.service import RPCError, RPCStatusCode
 
-from jobs.media import detect, images
+from jobs.media import detect, documents, images
 from jobs.models import MediaAsset, MediaKind, MediaStatus, MediaVariant, variant_path
 from jobs.temporal.types import MediaInput, MediaResult
 from jobs.temporal.workflows import MediaProcessWorkflow
 from mono import starts
-from mono.errors import ServiceError
+from mono.errors import Conflict, ServiceError
 from mono.metrics import record_queue_job
-from mono.temporal import queues
+from mono.temporal import queues, sync
+from mono.temporal.client import get_tenant_client
 
 # The seed's queue name; `queues.resolve` maps it to the tenant's own `tenant-{id}-process-image`.
 IMAGE_QUEUE = "process-image"
+
+
+def needs_processing(kind: str, content_type: str) -> bool:
+    """Images (variants), videos (probe, poster, web) and documents whose text Mono can read."""
+    if kind == MediaKind.DOCUMENT:
+        return documents.extractable(content_type)
+    return kind in (MediaKind.IMAGE, MediaKind.VIDEO)
+
+
+def queue_for(kind: str) -> queues.Queue:
+    return queues.resolve(IMAGE_QUEUE) if kind == MediaKind.IMAGE else queues.PROCESS_MEDIA
 
 
 class PayloadTooLarge(ServiceError):
@@ -63,10 +82,11 @@ def _digest(upload: UploadedFile) -> tuple[bytes, str]:
 
 @transaction.atomic
 def media_upload(*, tenant, upload: UploadedFile, variants: list[str] | None = None, actor=None) -> MediaAsset:
-    """Store an upload as a `MediaAsset`; an image's variants are made on the image queue after commit.
+    """Store an upload as a `MediaAsset`; what it needs is made in the background after commit.
 
     The type comes from the bytes. Too large (overall or for its kind) is a 413 naming `file`;
-    an empty file a 400. Documents, videos and other files are stored as they are (`ready`).
+    an empty file a 400. Images, videos and readable documents are `pending` until processed;
+    other files are stored as they are (`ready`).
     """
     check_upload_size(upload.size)
     if not upload.size:
@@ -80,54 +100,66 @@ def media_upload(*, tenant, upload: UploadedFile, variants: list[str] | None = N
             {"file": f"A {detected.kind} file may be at most {limit} bytes ({detected.content_type})."}
         )
     is_image = detected.kind == MediaKind.IMAGE
+    pending = needs_processing(detected.kind, detected.content_type)
     asset = MediaAsset(
         tenant=tenant,
         original_name=(upload.name or "upload")[:255],
         content_type=detected.content_type,
         size=upload.size,
         kind=detected.kind,
-        status=MediaStatus.PENDING if is_image else MediaStatus.READY,
+        status=MediaStatus.PENDING if pending else MediaStatus.READY,
         checksum=checksum,
         variant_specs=specs if is_image else [],
         uploaded_by=actor,
-        processed_at=None if is_image else timezone.now(),
-        next_attempt_at=starts.owed_from() if is_image else None,
+        processed_at=None if pending else timezone.now(),
+        next_attempt_at=starts.owed_from() if pending else None,
     )
     asset.file.save(upload.name or "upload", upload, save=False)
     # The file is written before the row commits: if the transaction rolls back, the file is
     # unreferenced and the orphan cleanup removes it once it is older than its grace period.
     asset.full_clean()
     asset.save()
-    if is_image:
+    if pending:
         starts.start_after_commit(kind=START_KIND, pk=asset.pk)
     return asset
 
 
+# The relay's name for media starts; kept from when only images were processed.
 START_KIND = "images"
 
 
 def media_launch(asset: MediaAsset) -> None:
-    """Start the asset's variant workflow (id `media-{id}`) on the tenant's image queue (`mono.starts` kind)."""
+    """Start the asset's workflow (id `media-{id}`) on its kind's queue (`mono.starts` kind).
+
+    The workflow reads no settings, so the time limit and heartbeat timeout travel in its input.
+    """
+    arg = MediaInput(
+        asset.tenant_id,
+        asset.pk,
+        kind=asset.kind,
+        time_limit_seconds=settings.MEDIA_MAX_PROCESS_SECONDS,
+        heartbeat_seconds=settings.MEDIA_HEARTBEAT_SECONDS,
+    )
     starts.start_workflow(
         tenant_id=asset.tenant_id,
         workflow=MediaProcessWorkflow.run,
-        arg=MediaInput(asset.tenant_id, asset.pk),
+        arg=arg,
         id=f"media-{asset.pk}",
-        task_queue=queues.resolve(IMAGE_QUEUE).name(asset.tenant_id),
+        task_queue=queue_for(asset.kind).name(asset.tenant_id),
     )
     MediaAsset.objects.for_tenant(asset.tenant_id).filter(pk=asset.pk).update(queued_at=timezone.now())
 
 
 @transaction.atomic
 def media_process_again(*, asset: MediaAsset) -> None:
-    """Make an image's variants again: its start is owed once more and tried after commit."""
+    """Process an asset again (variants, text): its start is owed once more and tried after commit."""
     MediaAsset.objects.for_tenant(asset.tenant_id).filter(pk=asset.pk).update(
         next_attempt_at=starts.owed_from(), attempts=0, error=""
     )
     starts.start_after_commit(kind=START_KIND, pk=asset.pk)
 
 
-# An image stays `pending` until its workflow processes it; one whose workflow never started is
+# An asset stays `pending` until its workflow processes it; one whose workflow never started is
 # `failed` with the reason (it keeps its original).
 MEDIA_MOVES = starts.StatusMoves(
     owed=MediaStatus.PENDING, started=MediaStatus.PENDING, failed=MediaStatus.FAILED, failed_at="processed_at"
@@ -186,12 +218,35 @@ def media_process(*, tenant_id: int, asset_id: int) -> MediaResult:
     return MediaResult(asset_id=asset_id, status=MediaStatus.READY, variants=names)
 
 
+def media_cancel(*, asset: MediaAsset) -> None:
+    """Ask Temporal to cancel the asset's processing; the workflow marks it `failed` ("cancelled on request").
+
+    409 when there is nothing to cancel (already ready or failed).
+    """
+    if asset.status not in (MediaStatus.PENDING, MediaStatus.PROCESSING):
+        raise Conflict(f"The asset is already {asset.status}.")
+
+    async def cancel():
+        client = await get_tenant_client(asset.tenant_id)
+        await client.get_workflow_handle(f"media-{asset.pk}").cancel()
+
+    try:
+        sync.run(cancel)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        # Never started (the relay still owes it): give the start up here, nothing runs to stop.
+        MediaAsset.objects.for_tenant(asset.tenant_id).filter(pk=asset.pk).update(next_attempt_at=None)
+        media_mark_failed(tenant_id=asset.tenant_id, asset_id=asset.pk, error="cancelled on request")
+
+
 def media_mark_failed(*, tenant_id: int, asset_id: int, error: str) -> None:
     """Record why an asset could not be processed (it keeps its original file)."""
     MediaAsset.objects.for_tenant(tenant_id).filter(pk=asset_id).exclude(status=MediaStatus.READY).update(
         status=MediaStatus.FAILED, error=error[:2000], processed_at=timezone.now()
     )
-    record_queue_job(queue=queues.PROCESS_IMAGE.key, status="failed")
+    kind = MediaAsset.objects.for_tenant(tenant_id).filter(pk=asset_id).values_list("kind", flat=True).first()
+    record_queue_job(queue=queue_for(kind or MediaKind.IMAGE).key, status="failed")
 
 
 @transaction.atomic

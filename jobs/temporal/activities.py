@@ -3,7 +3,7 @@
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from jobs.services import cleanup, email, media
+from jobs.services import cleanup, email, media, media_processing
 from jobs.temporal.types import (
     CampaignFinish,
     CampaignSummary,
@@ -22,6 +22,32 @@ from jobs.temporal.types import (
 def media_process(data: MediaInput) -> MediaResult:
     try:
         return media.media_process(tenant_id=data.tenant_id, asset_id=data.asset_id)
+    except media.MediaNotProcessable as exc:
+        raise ApplicationError(str(exc), type="MediaNotProcessable", non_retryable=True) from exc
+
+
+@activity.defn(name="media_process_document")
+def media_process_document(data: MediaInput) -> MediaResult:
+    """Text and thumbnail of a document; heartbeats between pages."""
+    try:
+        return media_processing.media_process_document(
+            tenant_id=data.tenant_id, asset_id=data.asset_id, tick=lambda: activity.heartbeat()
+        )
+    except media.MediaNotProcessable as exc:
+        raise ApplicationError(str(exc), type="MediaNotProcessable", non_retryable=True) from exc
+
+
+@activity.defn(name="media_process_video")
+def media_process_video(data: MediaInput) -> MediaResult:
+    """Probe, poster and web variant of a video; heartbeats the seconds transcoded so far.
+
+    A cancellation arrives with a heartbeat's answer and is raised in this thread (the SDK's
+    default for sync activities); the partial output is removed on the way out.
+    """
+    try:
+        return media_processing.media_process_video(
+            tenant_id=data.tenant_id, asset_id=data.asset_id, progress=lambda seconds: activity.heartbeat(seconds)
+        )
     except media.MediaNotProcessable as exc:
         raise ApplicationError(str(exc), type="MediaNotProcessable", non_retryable=True) from exc
 
@@ -61,5 +87,6 @@ def media_cleanup_orphaned(data: OrphanCleanupInput) -> OrphanCleanupResult:
 
 
 IMAGE = [media_process, media_mark_failed]
+MEDIA = [media_process_document, media_process_video, media_mark_failed]
 EMAIL = [email_send_delivery, email_mark_delivery_failed, email_campaign_finish]
 CLEANUP = [media_cleanup_orphaned]

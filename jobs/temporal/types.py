@@ -5,8 +5,16 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class MediaInput:
+    """`kind` picks the work; the limits come from settings when the run starts (the workflow reads none).
+
+    The defaults are those of runs started before documents and videos were processed (images).
+    """
+
     tenant_id: int
     asset_id: int
+    kind: str = "image"
+    time_limit_seconds: int = 1800
+    heartbeat_seconds: int = 30
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from mono.temporal import queues
 from mono.temporal.registry import register
 
 register(queues.PROCESS_IMAGE, workflows=[MediaProcessWorkflow], activities=activities.IMAGE)
+register(queues.PROCESS_MEDIA, workflows=[MediaProcessWorkflow], activities=activities.MEDIA)
 register(
     queues.SEND_EMAIL,
     workflows=[EmailCampaignWorkflow],

@@ -1,4 +1,4 @@
-"""Background-job workflows: image variants, e-mail sends, orphaned media cleanup.
+"""Background-job workflows: media processing, e-mail sends, orphaned media cleanup.
 
 Django-free and deterministic: they only orchestrate the activities in `activities.py` by name.
 """
@@ -8,7 +8,8 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from jobs.temporal.types import (
@@ -47,6 +48,28 @@ SEND = {
         maximum_attempts=6,
     ),
 }
+# Reading a document or transcoding a video: the step's own time limit (checked between pages and
+# frames) comes first; start_to_close is a backstop a minute later. Heartbeats find a dead worker
+# within `heartbeat_seconds`, and the step then starts again from the beginning on another one (its
+# half-written variant was never visible, see media_processing). A cancelled run waits for the
+# activity to clean up before it marks the asset failed.
+MEDIA_ACTIVITIES = {"document": "media_process_document", "video": "media_process_video"}
+
+
+def _long_step(data: MediaInput) -> dict:
+    return {
+        "start_to_close_timeout": timedelta(seconds=data.time_limit_seconds + 60),
+        "heartbeat_timeout": timedelta(seconds=data.heartbeat_seconds),
+        "cancellation_type": ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        "retry_policy": RetryPolicy(
+            initial_interval=timedelta(seconds=2),
+            backoff_coefficient=2,
+            maximum_attempts=3,
+            non_retryable_error_types=["MediaNotProcessable"],
+        ),
+    }
+
+
 CLEANUP = {
     "start_to_close_timeout": timedelta(hours=1),
     "heartbeat_timeout": timedelta(minutes=2),
@@ -61,18 +84,33 @@ def _reason(error: ActivityError) -> str:
 
 @workflow.defn(name="MediaProcessWorkflow")
 class MediaProcessWorkflow:
-    """Make the configured variants of one uploaded image (id `media-{asset_id}`)."""
+    """Process one uploaded asset (id `media-{asset_id}`): an image's variants on the image queue,
+    a document's text or a video's poster and web variant on the media queue. Cancelling the run
+    stops the work and marks the asset failed."""
 
     @workflow.run
     async def run(self, data: MediaInput) -> MediaResult:
         try:
+            if data.kind in MEDIA_ACTIVITIES:
+                return await workflow.execute_activity(
+                    MEDIA_ACTIVITIES[data.kind], data, result_type=MediaResult, **_long_step(data)
+                )
             return await workflow.execute_activity("media_process", data, result_type=MediaResult, **PROCESS)
+        except asyncio.CancelledError:
+            await self._mark_failed(data, "cancelled on request")
+            raise
         except ActivityError as exc:
+            if isinstance(exc.cause, CancelledError):  # the activity stopped for a cancellation
+                await self._mark_failed(data, "cancelled on request")
+                raise  # the run ends cancelled, not failed
             reason = _reason(exc)
-            await workflow.execute_activity(
-                "media_mark_failed", MediaFailure(data.tenant_id, data.asset_id, reason), **QUICK
-            )
+            await self._mark_failed(data, reason)
             raise ApplicationError(reason, type="MediaProcessingFailed", non_retryable=True) from exc
+
+    async def _mark_failed(self, data: MediaInput, reason: str) -> None:
+        await workflow.execute_activity(
+            "media_mark_failed", MediaFailure(data.tenant_id, data.asset_id, reason), **QUICK
+        )
 
 
 # Sends waiting for a worker slot; the pace itself is the e-mail queue's server-side rate limit.

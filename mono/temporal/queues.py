@@ -7,6 +7,7 @@ the Temporal UI). Platform queues live in the platform namespace.
 The seed's job queue table maps onto these queues as follows:
 
     tenant   process-image     -> PROCESS_IMAGE     (tenant-{id}-process-image; also a legacy alias)
+    tenant   (new)             -> PROCESS_MEDIA     (tenant-{id}-process-media: documents and videos)
     tenant   send-email        -> SEND_EMAIL        (tenant-{id}-send-email)
     global   housekeeping      -> HOUSEKEEPING      (global-housekeeping)
     global   cleanup-orphaned  -> CLEANUP_ORPHANED  (global-cleanup-orphaned)
@@ -41,6 +42,9 @@ class Queue:
 WORKFLOWS = Queue("workflows", Scope.TENANT, "workflows")
 LLM_PROCESSING = Queue("llm-processing", Scope.TENANT, "llm-processing")
 PROCESS_IMAGE = Queue("process-image", Scope.TENANT, "tenant-{tenant_id}-process-image")
+# Documents and videos get a queue of their own: a half-hour transcode never holds up the
+# thumbnails of images uploaded after it (each queue has its own worker and activity slots).
+PROCESS_MEDIA = Queue("process-media", Scope.TENANT, "tenant-{tenant_id}-process-media")
 SEND_EMAIL = Queue("send-email", Scope.TENANT, "tenant-{tenant_id}-send-email")
 # Platform namespace
 PLATFORM = Queue("platform", Scope.PLATFORM, "platform")
@@ -51,6 +55,7 @@ ALL_QUEUES: tuple[Queue, ...] = (
     WORKFLOWS,
     LLM_PROCESSING,
     PROCESS_IMAGE,
+    PROCESS_MEDIA,
     SEND_EMAIL,
     PLATFORM,
     HOUSEKEEPING,

@@ -44,6 +44,6 @@ def test_admin_action_makes_the_variants_again(workers, operator, acme, media_ro
     response = operator.post(
         "/admin/jobs/mediaasset/", {"action": "process_again", "_selected_action": [asset.pk]}, follow=True
     )
-    assert b"Queued 1 image" in response.content
+    assert b"Queued 1 asset" in response.content
     assert processed(asset.pk).status == MediaStatus.READY
     assert asset.variants.count() == 2

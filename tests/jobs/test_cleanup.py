@@ -73,7 +73,8 @@ def test_cleanup_started_without_an_argument_uses_the_defaults(workers, acme, me
 
 
 def test_dry_run_deletes_nothing_and_old_assets_without_a_file_are_marked_failed(workers, acme, media_root):
-    asset = media.media_upload(tenant=acme, upload=SimpleUploadedFile("lost.txt", b"soon gone"))
+    # Not a readable document: stored `ready` at once, with no processing to race the cleanup.
+    asset = media.media_upload(tenant=acme, upload=SimpleUploadedFile("lost.bin", bytes(range(256)) * 4))
     (media_root / asset.file.name).unlink()
     MediaAsset.objects.filter(pk=asset.pk).update(created_at=asset.created_at.replace(year=asset.created_at.year - 1))
     orphan = write(media_root, f"media/{acme.pk}/0c0c/old.bin", age_hours=100)

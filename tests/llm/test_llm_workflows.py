@@ -1,6 +1,7 @@
 """The LLM workflows on real workers: batch, the LLM node in a graph, tenant isolation, and
 template payloads that must render inert."""
 
+import copy
 import json
 
 import pytest
@@ -15,6 +16,20 @@ from tests.workflows.conftest import wait_result, wait_until
 from workflows import library
 from workflows.models import Record
 from workflows.services import definitions, executions
+
+
+def _text_to_record() -> dict:
+    """The document-processing template with its text given in the input (no upload to read)."""
+    graph = copy.deepcopy(library.DOCUMENT_PROCESSING.definition)
+    graph["nodes"] = [node for node in graph["nodes"] if node["id"] != "read"]
+    graph["edges"] = [edge for edge in graph["edges"] if "read" not in (edge["source"], edge["target"])]
+    graph["edges"].append({"id": "start-extract", "source": "start", "target": "extract"})
+    extract = next(node for node in graph["nodes"] if node["id"] == "extract")
+    extract["data"]["messages"][1]["content"] = "{{ input.document_text }}"
+    store = next(node for node in graph["nodes"] if node["id"] == "store")
+    store["data"]["key"] = "{{ input.document_id }}"
+    store["data"]["fields"] = {"extracted": "{{ steps.extract.json | tojson }}"}
+    return graph
 
 
 @pytest.fixture
@@ -47,7 +62,7 @@ def test_batch_runs_items_and_records_each_result_or_error(fake_llm, acme, worke
 
 def test_llm_node_result_feeds_the_next_step(fake_llm, acme, workers):
     fake_llm.script("openai", [Reply(json.dumps({"title": "Lease", "parties": ["A", "B"]}))])
-    definition = definitions.definition_create(tenant=acme, name="Docs", graph=library.DOCUMENT_PROCESSING.definition)
+    definition = definitions.definition_create(tenant=acme, name="Docs", graph=_text_to_record())
     execution = executions.execution_start(
         tenant=acme, definition=definition, input={"document_id": "d1", "document_text": "A leases to B."}
     )
@@ -62,7 +77,7 @@ def test_llm_node_result_feeds_the_next_step(fake_llm, acme, workers):
 
 def test_llm_node_answer_outside_the_schema_fails_the_step(fake_llm, acme, workers):
     fake_llm.script("openai", [Reply("not json at all")])
-    definition = definitions.definition_create(tenant=acme, name="Docs", graph=library.DOCUMENT_PROCESSING.definition)
+    definition = definitions.definition_create(tenant=acme, name="Docs", graph=_text_to_record())
     execution = wait_result(
         executions.execution_start(tenant=acme, definition=definition, input={"document_id": "d", "document_text": "x"})
     )

@@ -426,6 +426,21 @@ def agent_workflow_tools(data: Mapping[str, Any]) -> list[tuple[str, int]]:
     return found
 
 
+EXTRACT_MAX_CHARS = 200_000
+
+
+def _extract(data: _Data) -> None:
+    """The text of a processed document: `media` (a template giving the asset id, e.g.
+    `{{ input.media }}`), `max_chars` (default 20,000, at most 200,000) and optional `max_pages`."""
+    data.template("media", required=True, what="the asset id, e.g. {{ input.media }}")
+    for field, default in (("max_chars", 20_000), ("max_pages", None)):
+        value = data.raw.get(field)
+        if value in (None, ""):
+            data.out[field] = default
+        elif isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= EXTRACT_MAX_CHARS:
+            data.problem("invalid_field", field, f"{field} must be a whole number from 1 to {EXTRACT_MAX_CHARS}")
+
+
 def _end(data: _Data) -> None:
     data.choice("status", ("completed", "failed", "cancelled"), "completed")
     if data.raw.get("output") is not None:
@@ -473,6 +488,7 @@ NODE_TYPES: dict[str, NodeType] = {
         NodeType("AgentNode", "agent", _agent),
         NodeType("ImageNode", "image", _image),
         NodeType("TranscribeNode", "transcribe", _transcribe),
+        NodeType("ExtractNode", "extract", _extract),
         NodeType("EndNode", "end", _end, can_have_outgoing=False),
     )
 }

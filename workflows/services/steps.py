@@ -1,4 +1,4 @@
-"""Work steps: what an EmailNode, UpdateRecordNode or WebhookNode does to the world.
+"""Work steps: what an EmailNode, UpdateRecordNode, WebhookNode, LLMNode or ExtractNode does.
 
 `step_run` is idempotent per (execution, node): a step already completed returns its stored
 output, so an activity retried after a crash does not act twice once its result was saved.
@@ -18,6 +18,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
+from jobs import selectors as media_selectors
 from llm import services as llm_services
 from mono.errors import ServiceError
 from mono.events import DomainEvent, emit
@@ -285,7 +286,32 @@ def audio_transcribe(
     return {"media": int(media_id), **{k: result[k] for k in ("text", "language", "duration", "cost")}}
 
 
+def media_extract(
+    *, tenant_id: int, data: dict, variables: dict, execution_id: str = "", node_id: str = ""
+) -> dict[str, Any]:
+    """A processed document's text: at most `max_pages` pages and `max_chars` characters, with a
+    reference (`rest`) to the remainder, so the step's output stays small.
+
+    An asset still being processed raises a retryable error: Temporal asks again with backoff
+    (the node's retry policy bounds the wait), and no worker slot is held in between.
+    """
+    raw = templating.render(str(data["media"]), variables, field="media").strip()
+    try:
+        asset_id = int(raw)
+    except ValueError:
+        raise StepError(f"media must be an asset id, not {raw[:100]!r}") from None
+    try:
+        return media_selectors.media_text_excerpt(
+            tenant=tenant_id, asset_id=asset_id, max_chars=data["max_chars"], max_pages=data.get("max_pages")
+        )
+    except media_selectors.MediaNotReady as exc:
+        raise RuntimeError(str(exc)) from exc  # retried
+    except media_selectors.MediaUnusable as exc:
+        raise StepError(str(exc)) from exc
+
+
 PERFORMERS = {
+    "ExtractNode": media_extract,
     "EmailNode": email_send,
     "UpdateRecordNode": record_apply,
     "WebhookNode": webhook_call,

@@ -92,6 +92,17 @@ WORK_STEP_OPTIONS = {
         "start_to_close_timeout": timedelta(seconds=15),
         "retry_policy": RetryPolicy(maximum_attempts=3),
     },
+    # Waits for the document to be processed by asking again: 2 s, then up to every 30 s, for
+    # about 40 minutes (beyond MEDIA_MAX_PROCESS_SECONDS' default) before the step fails.
+    "ExtractNode": {
+        "start_to_close_timeout": timedelta(seconds=30),
+        "retry_policy": RetryPolicy(
+            initial_interval=timedelta(seconds=2),
+            backoff_coefficient=1.5,
+            maximum_interval=timedelta(seconds=30),
+            maximum_attempts=90,
+        ),
+    },
 }
 # A step's own limit (InterpreterInput.step_limits, from settings) plus this margin bounds one
 # attempt; heartbeats every second let a killed worker's attempt be retried after a few seconds.
