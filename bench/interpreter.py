@@ -247,7 +247,8 @@ def create_flow(tenant, name: str, kind: str, steps: int, graph: dict) -> Flow:
     if kind == "chain":
         same = all(plan_data.get(node_id) == record_node_data(node_id) for node_id in chain_node_ids(steps))
     else:
-        same = plan_data.get(APPROVAL_NODE) == approval_node_data()
+        drawn = plan_data.get(APPROVAL_NODE, {})  # the compiler adds the defaults the drawing left out
+        same = all(drawn.get(key) == value for key, value in approval_node_data().items())
     attributes = TypedSearchAttributes(
         [
             SearchAttributePair(search_attributes.TENANT_ID, str(tenant.pk)),
@@ -439,14 +440,17 @@ async def repeated(history, times: int):
         yield history
 
 
-async def replay_cost(histories: dict) -> dict[str, float]:
+async def replay_cost(context: Context, histories: dict) -> dict[str, float]:
     """CPU seconds per run spent in workflow code alone: replay each engine's history offline
-    (same sandbox, no server, no activities), in ABBA order, REPLAYS times per pass."""
+    (same sandbox and payload codec, no server, no activities), in ABBA order, REPLAYS times per pass."""
     from temporalio.worker import Replayer
 
+    from mono.temporal.client import tenant_namespace
+    from mono.temporal.codec import data_converter_for
     from workflows.temporal.workflows import InterpreterWorkflow
 
-    replayer = Replayer(workflows=[InterpreterWorkflow, *HAND_WRITTEN.values()])
+    converter = data_converter_for(tenant_namespace(context.tenant.pk))
+    replayer = Replayer(workflows=[InterpreterWorkflow, *HAND_WRITTEN.values()], data_converter=converter)
     for history in histories.values():
         await replayer.replay_workflow(history)  # warm the sandbox and the code paths
     spent: dict[str, list[float]] = {engine: [] for engine in histories}
@@ -496,7 +500,7 @@ async def compare_engines(client, context: Context, flow: Flow) -> FlowResult:
         for engine in abba_order(ENGINES, ROUNDS):
             passes[engine].append(await timed_pass(client, context, flow, engine, kind))
     print(f"    rows: {await asyncio.to_thread(check_rows, context, flow)}", flush=True)
-    return FlowResult(passes, shapes, await replay_cost(histories))
+    return FlowResult(passes, shapes, await replay_cost(context, histories))
 
 
 # 2. Eager start --------------------------------------------------------------------------------
