@@ -333,13 +333,23 @@ class WorkerHost:
             shutdown_seconds=shutdown_seconds,
         )
         self.errors: list[BaseException] = []
+        self.loop: asyncio.AbstractEventLoop | None = None  # the workers' event loop, once started
         self.thread = threading.Thread(target=self._host, name="bench-workers", daemon=True)
 
     def _host(self) -> None:
         try:
-            asyncio.run(self.manager.run())
+            with asyncio.Runner() as runner:
+                self.loop = runner.get_loop()
+                runner.run(self.manager.run())
         except BaseException as exc:
             self.errors.append(exc)
+
+    async def on_worker_loop(self, coroutine: Any) -> Any:
+        """Await `coroutine` on the workers' event loop, from another loop. There it shares the
+        workers' Temporal connection (one per loop), as code in a worker process would: what
+        eager workflow start needs, since the server hands the first task to a worker of the
+        starting client."""
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, self.loop))
 
     def start(self, *, tenant_id: int | None = None, queue=None, timeout: float = 60) -> str:
         """Start the manager and wait for its first reconcile; with `tenant_id` and `queue` (a
