@@ -60,7 +60,7 @@ def tenant_update(*, tenant: Tenant, **fields) -> Tenant:
     for field, value in fields.items():
         setattr(tenant, field, value)
     tenant.full_clean()
-    tenant.save(update_fields=list(fields))
+    tenant.save(update_fields=[*fields, "updated_at"])  # worker hosts read changes by updated_at
     api_key_cache_clear()  # keys resolved with the old tenant (e.g. still active) are stale
     if retention_changed:
         transaction.on_commit(lambda: tenant_namespace_provision_quietly(tenant=tenant))

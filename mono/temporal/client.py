@@ -12,6 +12,8 @@ from datetime import timedelta
 from django.conf import settings
 from temporalio.client import Client
 
+from mono.temporal.demand import DemandInterceptor, for_namespace
+
 
 class TemporalUnavailable(RuntimeError):
     """Temporal could not be reached; the message says where it was looked for."""
@@ -38,6 +40,7 @@ async def connect(namespace: str | None = None) -> Client:
             base = await Client.connect(
                 address,
                 namespace=settings.TEMPORAL_NAMESPACE,
+                interceptors=[DemandInterceptor(settings.TEMPORAL_NAMESPACE)],
                 connect_timeout=timedelta(seconds=settings.TEMPORAL_CONNECT_TIMEOUT_SECONDS),
             )
         except RuntimeError as exc:
@@ -45,7 +48,11 @@ async def connect(namespace: str | None = None) -> Client:
         _connections[loop] = base
     if namespace is None or namespace == base.namespace:
         return base
-    return Client(base.service_client, namespace=namespace, data_converter=base.data_converter)
+    # Everything the base client was built with (data converter, interceptors), for another namespace.
+    config = base.config()
+    config["namespace"] = namespace
+    config["interceptors"] = for_namespace(config["interceptors"], namespace)
+    return Client(**config)
 
 
 async def get_platform_client() -> Client:
