@@ -383,7 +383,12 @@ def _run_probe(*, namespace_client, run, arg, workflow_id: str, task_queue: str)
 
 
 def workers_poller_report(*, tenant_ids: list[int]) -> list[dict]:
-    """Temporal's view of the pollers on every queue the platform and these tenants need."""
+    """Temporal's view of the pollers on every queue the platform and these tenants need; each row
+    says whether its queue is `standing` (always polled) or started on demand (idle is normal)."""
     tenants = [TenantRef(id=tenant_id) for tenant_id in tenant_ids]
-    keys = list(desired_workers(WorkerSelection(), registry.registrations(), tenants))
-    return sync.run(lambda: describe_pollers(keys), timeout=None)
+    selection = WorkerSelection()
+    desired = desired_workers(selection, registry.registrations(), tenants)
+    rows = sync.run(lambda: describe_pollers(list(desired)), timeout=None)
+    for row in rows:
+        row["standing"] = selection.is_standing(desired[(row["namespace"], row["task_queue"])][0])
+    return rows

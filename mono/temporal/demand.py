@@ -13,7 +13,6 @@ Services that start work without a Temporal client (or want to be explicit) call
 
 import asyncio
 import logging
-import weakref
 from collections.abc import Awaitable, Callable
 
 import psycopg
@@ -25,10 +24,6 @@ from temporalio import client as temporal_client
 logger = logging.getLogger(__name__)
 
 CHANNEL = "mono_worker_demand"
-
-_connections: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, psycopg.AsyncConnection]" = (
-    weakref.WeakKeyDictionary()
-)
 
 
 def conninfo() -> str:
@@ -69,21 +64,14 @@ def notify(*, namespace: str, task_queue: str) -> None:
 
 
 async def notify_async(*, namespace: str, task_queue: str) -> None:
-    """`notify()` for async code: on a connection of its own, kept per event loop. Never raises:
+    """`notify()` for async code. It opens a short connection of its own (a few ms, paid once per
+    job start) rather than keep one per event loop open for the life of the process. Never raises:
     a start must not fail because the hint could not be sent (the host finds the work anyway)."""
-    loop = asyncio.get_running_loop()
-    for attempt in range(2):
-        conn = _connections.get(loop)
-        try:
-            if conn is None or conn.closed:
-                conn = await psycopg.AsyncConnection.connect(conninfo(), autocommit=True)
-                _connections[loop] = conn
+    try:
+        async with await psycopg.AsyncConnection.connect(conninfo(), autocommit=True, connect_timeout=5) as conn:
             await conn.execute("SELECT pg_notify(%s, %s)", [CHANNEL, payload(namespace, task_queue)])
-            return
-        except Exception as exc:
-            _connections.pop(loop, None)
-            if attempt:
-                logger.warning("could not notify worker hosts of work on %s/%s: %s", namespace, task_queue, exc)
+    except Exception as exc:
+        logger.warning("could not notify worker hosts of work on %s/%s: %s", namespace, task_queue, exc)
 
 
 class DemandInterceptor(temporal_client.Interceptor):

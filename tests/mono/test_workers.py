@@ -179,6 +179,7 @@ def test_workers_health_command_reports_pollers_and_fails_on_unserved_queue(star
     from mono.temporal.registry import registrations
 
     tenant_queues = len(registrations(Scope.TENANT))
+    standing_tenant_queues = 1  # `workflows`; the others start on demand
     platform_queues = len(registrations(Scope.PLATFORM))
     served = services.tenant_create(name="Acme", slug="acme")
     start_workers(tenant_source=lambda: [TenantRef(served.pk)])
@@ -194,11 +195,13 @@ def test_workers_health_command_reports_pollers_and_fails_on_unserved_queue(star
     out = capsys.readouterr().out.rsplit("mono-platform / platform", 1)[-1]
     assert f"{tenant_namespace(served.pk)} / workflows: " in out
     assert "last poll 20" in out
-    assert f"All {platform_queues + tenant_queues} task queues have workers." in out
+    assert f"{tenant_namespace(served.pk)} / tenant-{served.pk}-send-email: idle (started on demand)" in out
+    on_demand = tenant_queues - standing_tenant_queues
+    assert f"All {platform_queues + standing_tenant_queues} standing task queues have workers ({on_demand} more" in out
 
     unserved = services.tenant_create(name="Nobody", slug="nobody")  # this host does not serve it
-    total = platform_queues + 2 * tenant_queues
-    with pytest.raises(CommandError, match=f"{tenant_queues} of {total} task queues have no worker"):
+    total = platform_queues + 2 * standing_tenant_queues
+    with pytest.raises(CommandError, match=f"1 of {total} standing task queues have no worker"):
         call_command("workers_health")
     assert f"{tenant_namespace(unserved.pk)} / workflows: NO POLLERS" in capsys.readouterr().out
 
