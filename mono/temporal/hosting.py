@@ -17,7 +17,6 @@ import math
 import os
 import socket
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -36,6 +35,7 @@ from mono.temporal.fairness import FairExecutor, TenantSlots
 from mono.temporal.interceptors import DjangoConnectionInterceptor
 
 PLATFORM = "platform"  # the slot and executor key of the platform namespace's workers
+WORKFLOW_SLOTS = 2
 
 
 def worker_interceptors(*, on_activity: Callable[[], None] | None = None) -> list[Interceptor]:
@@ -58,12 +58,12 @@ class HostResources:
     # Each of a tenant's workers holds a slot while it polls: never fewer slots than its queues + 1.
     min_tenant_slots: int = 1
     activities: FairExecutor = field(init=False)
-    workflow_tasks: ThreadPoolExecutor = field(init=False)
+    workflow_tasks: FairExecutor = field(init=False)
     _slots: dict = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.activities = FairExecutor(self.activity_threads, name="activity")
-        self.workflow_tasks = ThreadPoolExecutor(max_workers=self.workflow_threads, thread_name_prefix="workflow")
+        self.workflow_tasks = FairExecutor(self.workflow_threads, name="workflow")
 
     def slots(self, owner) -> TenantSlots:
         """The activity slots of `owner` (a tenant id, or `PLATFORM`), shared by its workers."""
@@ -104,10 +104,11 @@ def build_worker(
         workflows=list(registration.workflows),
         activities=list(registration.activities),
         activity_executor=resources.activities.for_tenant(owner),
-        workflow_task_executor=resources.workflow_tasks,
+        workflow_task_executor=resources.workflow_tasks.for_tenant(owner),
         tuner=WorkerTuner.create_composite(
-            # Workflow tasks are short and run on the shared pool: a few per worker is plenty.
-            workflow_supplier=FixedSizeSlotSupplier(max(2, resources.workflow_threads // 2)),
+            # Two workflow tasks per worker (its normal and sticky poll each hold one): one tenant's
+            # burst cannot crowd the shared workflow threads, whose waiting tasks go round robin.
+            workflow_supplier=FixedSizeSlotSupplier(WORKFLOW_SLOTS),
             activity_supplier=resources.slots(owner),
             local_activity_supplier=FixedSizeSlotSupplier(2),
             nexus_supplier=FixedSizeSlotSupplier(1),
