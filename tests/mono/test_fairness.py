@@ -56,10 +56,16 @@ def test_a_cancelled_waiter_does_not_swallow_a_slot():
 
 def test_fair_executor_takes_tenants_in_turn_not_in_arrival_order():
     pool = FairExecutor(1, name="test-fair")
-    gate = threading.Event()
+    gate, busy = threading.Event(), threading.Event()
     ran: list[str] = []
+
+    def hold() -> None:
+        busy.set()
+        gate.wait()
+
     try:
-        pool.submit("a", gate.wait)  # occupies the only thread while the queue fills
+        pool.submit("a", hold)  # occupies the only thread while the queue fills
+        assert busy.wait(2)
         futures = [pool.submit("a", ran.append, f"a{i}") for i in range(5)]
         futures.append(pool.submit("b", ran.append, "b0"))
         gate.set()
@@ -68,7 +74,7 @@ def test_fair_executor_takes_tenants_in_turn_not_in_arrival_order():
     finally:
         pool.shutdown()
     # b's one task arrived after five of a's, yet runs second, not last.
-    assert ran.index("b0") == 1
+    assert ran == ["a0", "b0", "a1", "a2", "a3", "a4"]
 
 
 def test_tenant_view_is_a_thread_pool_executor_that_runs_on_the_shared_threads():
