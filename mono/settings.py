@@ -227,9 +227,10 @@ TEMPORAL_WORKER_CACHED_WORKFLOWS = env.int("TEMPORAL_WORKER_CACHED_WORKFLOWS", d
 TEMPORAL_WORKER_WORKFLOW_THREADS = env.int("TEMPORAL_WORKER_WORKFLOW_THREADS", default=8)
 # Most activity slots (of TEMPORAL_WORKER_ACTIVITY_THREADS) one tenant may hold at once, as a share.
 TEMPORAL_WORKER_TENANT_ACTIVITY_SHARE = env.float("TEMPORAL_WORKER_TENANT_ACTIVITY_SHARE", default=0.25)
-# Tenant queues with a poller at all times; the others start when a service enqueues work there.
-TEMPORAL_WORKER_STANDING_QUEUES = env.list("TEMPORAL_WORKER_STANDING_QUEUES", default=["workflows"])
-# An on-demand worker with no activity and no open workflow for this long is stopped.
+# Tenant queues polled at all times (e.g. `workflows`). By default none: a tenant's worker starts when
+# work is started there or the queue has open workflows or schedules, and stops when it has none.
+TEMPORAL_WORKER_STANDING_QUEUES = [q for q in env.list("TEMPORAL_WORKER_STANDING_QUEUES", default=[]) if q]
+# An on-demand worker with no activity and no open workflow (or schedule) for this long is stopped.
 TEMPORAL_WORKER_IDLE_SECONDS = env.float("TEMPORAL_WORKER_IDLE_SECONDS", default=300.0)
 # Between these full re-listings of tenants, a refresh reads only tenants changed since the last one.
 TEMPORAL_WORKER_FULL_REFRESH_SECONDS = env.float("TEMPORAL_WORKER_FULL_REFRESH_SECONDS", default=600.0)

@@ -1,12 +1,12 @@
 """Telling the worker host that a task queue has work, through PostgreSQL LISTEN/NOTIFY.
 
-Most of a tenant's queues (image, e-mail, LLM) are idle most of the time; the worker host keeps no
-poller on them (see `TEMPORAL_WORKER_STANDING_QUEUES`). When a workflow is started on such a queue,
+Most tenants are idle most of the time; the worker host keeps no poller on a tenant queue that has
+no work (see `TEMPORAL_WORKER_STANDING_QUEUES`). When a workflow (or a schedule) is started on one,
 `DemandInterceptor` (installed on every client by `mono.temporal.client.connect`) sends a NOTIFY
 on `CHANNEL` naming the namespace and task queue; every `runworkers` process LISTENs and starts
 that worker if it hosts the tenant. The task waits in Temporal's queue until a poller comes, so a
 lost notification delays work, never loses it: the host also looks for open workflows on those
-queues whenever its LISTEN connection (re)connects, and before it stops an idle worker.
+queues (and schedules) whenever its LISTEN connection (re)connects, and before it stops an idle worker.
 
 Services that start work without a Temporal client (or want to be explicit) call `notify()`.
 """
@@ -100,6 +100,15 @@ class _NotifyingOutbound(temporal_client.OutboundInterceptor):
         handle = await super().start_workflow(input)
         if not is_standing(input.task_queue):
             await notify_async(namespace=self._namespace, task_queue=input.task_queue)
+        return handle
+
+    async def create_schedule(self, input: temporal_client.CreateScheduleInput) -> temporal_client.ScheduleHandle:
+        # A schedule starts its runs from the server, unannounced: its queue's worker must stay up,
+        # and the host keeps it while the namespace has schedules once it knows of the queue.
+        handle = await super().create_schedule(input)
+        task_queue = getattr(input.schedule.action, "task_queue", None)
+        if task_queue and not is_standing(task_queue):
+            await notify_async(namespace=self._namespace, task_queue=task_queue)
         return handle
 
 

@@ -1,8 +1,8 @@
 """Which workers a `runworkers` process hosts: its tenants, its shard, its queues.
 
 Queues are either standing (polled at all times: the platform's, and the tenant queues named in
-`TEMPORAL_WORKER_STANDING_QUEUES`, by default only `workflows`) or on demand (started when work is
-announced through `mono.temporal.demand`, stopped when idle). Queues named explicitly with
+`TEMPORAL_WORKER_STANDING_QUEUES`, by default none) or on demand (started when work is announced
+through `mono.temporal.demand` or found waiting, stopped when idle). Queues named explicitly with
 `--queue` are standing: whoever asks for a queue by name wants it polled.
 """
 

@@ -4,10 +4,11 @@
 allows: the platform queues in the platform namespace, and each selected tenant's queues in that
 tenant's namespace. What costs the Temporal server and this process at rest is kept small:
 
-- Standing queues (by default each tenant's `workflows`, and the platform's) are polled at all
-  times. The others start when a service announces work (`mono.temporal.demand`, PostgreSQL
-  LISTEN/NOTIFY) and stop after `TEMPORAL_WORKER_IDLE_SECONDS` without work or open workflows.
-  The host also starts them for any open workflow it finds when its LISTEN connection opens.
+- Standing queues (the platform's, and any in `TEMPORAL_WORKER_STANDING_QUEUES`) are polled at
+  all times. A tenant's queues start when work is started there (`mono.temporal.demand`,
+  PostgreSQL LISTEN/NOTIFY) and stop after `TEMPORAL_WORKER_IDLE_SECONDS` without activity, open
+  workflows or (for `workflows`) schedules. When its LISTEN connection opens (at start, after an
+  outage) the host also starts the queues that have such work waiting.
 - Every worker shares the host's threads and slots (`mono.temporal.hosting`), fairly per tenant.
 - Tenants are re-read every `TEMPORAL_WORKER_REFRESH_SECONDS`, but only those changed since the
   last round (`tenant_changes`), with a full listing every `TEMPORAL_WORKER_FULL_REFRESH_SECONDS`.
@@ -28,7 +29,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from temporalio.worker import Worker
 
-from mono.temporal import demand, registry
+from mono.temporal import demand, queues, registry
 from mono.temporal.client import connect, platform_namespace, tenant_namespace
 from mono.temporal.hosting import PLATFORM, HostResources, build_worker
 from mono.temporal.interceptors import with_fresh_connections
@@ -200,25 +201,46 @@ class TemporalWorkerManager:
             self._changing.pop(key, None)
 
     async def _sweep(self) -> None:
-        """Start the on-demand workers of queues that have open workflows (work announced while
-        no host listened: before this one started, or while its LISTEN connection was down)."""
-        candidates = [key for key in self._allowed if key not in self._workers and not self._is_standing(key)]
+        """Start the on-demand workers of queues that have work waiting: open workflows, or (for
+        `workflows`) schedules. Runs whenever the LISTEN connection opens, so at start and after
+        an outage: work announced while nobody listened is found. One or two RPCs per idle tenant."""
+        by_namespace: dict[str, list[WorkerKey]] = {}
+        for key in self._allowed:
+            if key not in self._workers and not self._is_standing(key):
+                by_namespace.setdefault(key[0], []).append(key)
         gate = asyncio.Semaphore(16)
 
-        async def check(key: WorkerKey) -> None:
+        async def check(namespace: str, keys: list[WorkerKey]) -> None:
             async with gate:
-                if await self._has_open_workflows(key):
-                    self.demand(*key)
+                client = await connect(namespace)
+                running = (await client.count_workflows('ExecutionStatus = "Running"')).count
+                for key in keys:
+                    if (running and await self._has_open_workflows(key)) or await self._has_schedules(key):
+                        self.demand(*key)
 
-        outcomes = await asyncio.gather(*(check(key) for key in candidates), return_exceptions=True)
+        outcomes = await asyncio.gather(*(check(ns, keys) for ns, keys in by_namespace.items()), return_exceptions=True)
         failed = [o for o in outcomes if isinstance(o, BaseException)]
         if failed:
-            logger.warning("pending-work sweep: %d of %d checks failed: %s", len(failed), len(candidates), failed[0])
+            logger.warning("pending-work sweep: %d of %d checks failed: %s", len(failed), len(outcomes), failed[0])
 
     async def _has_open_workflows(self, key: WorkerKey) -> bool:
         client = await connect(key[0])
         query = f'TaskQueue = "{key[1]}" AND ExecutionStatus = "Running"'
         return (await client.count_workflows(query)).count > 0
+
+    async def _has_schedules(self, key: WorkerKey) -> bool:
+        """Whether `key` is a tenant's `workflows` queue whose namespace has schedules (Mono's
+        schedules start their runs there, from the server, with nobody announcing them)."""
+        registration, tenant = self._allowed[key]
+        if tenant is None or registration.queue.key != queues.WORKFLOWS.key:
+            return False
+        client = await connect(key[0])
+        async for _ in await client.list_schedules(page_size=1):
+            return True
+        return False
+
+    async def _has_work(self, key: WorkerKey) -> bool:
+        return await self._has_open_workflows(key) or await self._has_schedules(key)
 
     def _is_standing(self, key: WorkerKey) -> bool:
         return self.selection.is_standing(self._allowed[key][0])
@@ -260,7 +282,8 @@ class TemporalWorkerManager:
             self.demand(*key)
 
     async def _stop_idle_workers(self) -> None:
-        """Stop on-demand workers idle for `idle_seconds` whose queue has no open workflow."""
+        """Stop on-demand workers idle for `idle_seconds` whose queue has no open workflow (nor,
+        for `workflows`, a schedule)."""
         now = time.time()
         idle = [
             key
@@ -269,7 +292,7 @@ class TemporalWorkerManager:
         ]
         for key in idle:
             try:
-                if await self._has_open_workflows(key):
+                if await self._has_work(key):
                     self._workers[key].last_demand_at = now  # still has work: look again after another idle period
                     continue
             except Exception as exc:

@@ -1,7 +1,7 @@
 """On-demand workers and incremental tenant refresh, against real Temporal and PostgreSQL.
 
-A tenant's queues other than `workflows` have no poller until a service starts work there; the
-start announces itself (LISTEN/NOTIFY), the host starts the worker, and stops it again when idle.
+A tenant's queues have no poller until work is started there; the start announces itself
+(LISTEN/NOTIFY), the host starts the worker, and stops it again when idle.
 """
 
 import time
@@ -14,6 +14,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from mono.temporal import queues, sync
 from mono.temporal.client import get_tenant_client, tenant_namespace
 from mono.temporal.registry import Registration
+from mono.temporal.workers import Shard, WorkerSelection
 from tenants import selectors, services
 from tenants.temporal.activities import tenant_probe
 from tenants.temporal.types import TenantProbeInput
@@ -64,8 +65,7 @@ def email_key(tenant_id: int):
 def test_queue_without_work_has_no_worker_until_a_job_is_started_then_idles_out(start_workers):
     tenant = services.tenant_create(name="Acme", slug="acme")
     manager = start_workers(tenant_source=selectors.active_tenant_refs, registrations=REGISTRATIONS, idle_seconds=1.0)
-    assert (tenant_namespace(tenant.pk), queues.WORKFLOWS.name(tenant.pk)) in manager.hosted
-    assert email_key(tenant.pk) not in manager.hosted
+    assert tenant_namespace(tenant.pk) not in {ns for ns, _ in manager.hosted}
 
     started = time.monotonic()
     handle = start_probe(tenant.pk, workflow_id="probe-demand-1")
@@ -92,8 +92,6 @@ def test_work_started_while_no_host_listened_is_found_when_a_host_starts(start_w
 
 
 def test_another_shards_tenant_is_not_started_on_demand(start_workers):
-    from mono.temporal.workers import Shard, WorkerSelection
-
     tenants = [services.tenant_create(name=f"T{i}", slug=f"t{i}") for i in range(2)]
     manager = start_workers(
         tenant_source=selectors.active_tenant_refs,
@@ -121,7 +119,12 @@ def test_refresh_reads_only_changed_tenants_and_still_sees_new_and_deactivated_o
         return selectors.tenant_refs_changed_since(since)
 
     old = services.tenant_create(name="Old", slug="old")
-    manager = start_workers(tenant_source=full, tenant_changes=changes, registrations=REGISTRATIONS)
+    manager = start_workers(
+        tenant_source=full,
+        tenant_changes=changes,
+        registrations=REGISTRATIONS,
+        selection=WorkerSelection(queues=frozenset({"workflows"})),  # standing: hosted as soon as known
+    )
     workflows_key = (tenant_namespace(old.pk), queues.WORKFLOWS.name(old.pk))
     assert workflows_key in manager.hosted
 
@@ -146,3 +149,33 @@ def test_changed_since_pages_through_every_change_in_order():
     assert [ref.active for ref in refs if ref.id == tenants[2].pk] == [False]
     later = selectors.tenant_refs_changed_since(max(ref.updated_at for ref in refs) + timedelta(seconds=1))
     assert later == []
+
+
+def test_a_tenant_with_a_schedule_keeps_its_workflows_worker(start_workers):
+    from temporalio.client import Schedule, ScheduleActionStartWorkflow, ScheduleSpec, ScheduleState
+
+    tenant = services.tenant_create(name="Cron", slug="cron")
+    manager = start_workers(tenant_source=selectors.active_tenant_refs, registrations=REGISTRATIONS, idle_seconds=0.5)
+    workflows_key = (tenant_namespace(tenant.pk), queues.WORKFLOWS.name(tenant.pk))
+
+    async def create():
+        client = await get_tenant_client(tenant.pk)
+        await client.create_schedule(
+            "probe-nightly",
+            Schedule(
+                action=ScheduleActionStartWorkflow(
+                    TenantProbeWorkflow.run,
+                    TenantProbeInput(tenant_id=tenant.pk),
+                    id="probe-nightly",
+                    task_queue=queues.WORKFLOWS.name(tenant.pk),
+                ),
+                spec=ScheduleSpec(cron_expressions=["0 3 * * *"]),
+                state=ScheduleState(paused=True),
+            ),
+        )
+
+    sync.run(create)
+    # The schedule starts runs from the server with nobody announcing them: its worker stays.
+    wait_for(lambda: workflows_key in manager.hosted, what="the scheduled queue's worker")
+    time.sleep(1.5)  # three idle periods
+    assert workflows_key in manager.hosted
