@@ -105,6 +105,10 @@ class TemporalWorkerManager:
         self._workers: dict[WorkerKey, WorkerState] = {}
         self._changing: dict[WorkerKey, asyncio.Task] = {}  # starts and stops under way
         self._redemanded: set[WorkerKey] = set()  # demand that arrived while the worker was stopping
+        # Demand for a tenant this host should own but does not know yet (created since the last
+        # refresh): kept, a refresh is run at once, and the demand is retried after it.
+        self._unknown: dict[WorkerKey, float] = {}
+        self._wake: asyncio.Event | None = None
         self._provisioned: set[str] = set()
         self._namespaces: TemporalNamespaceManager | None = None
         self._resources: HostResources | None = None
@@ -120,6 +124,7 @@ class TemporalWorkerManager:
         """Host workers until `request_stop()`; then shut them down gracefully."""
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
         self._namespaces = TemporalNamespaceManager(await connect())
         tenant_queues = sum(1 for r in self._registrations if r.queue.scope is Scope.TENANT)
         self._resources = HostResources(
@@ -182,9 +187,32 @@ class TemporalWorkerManager:
             if state.stopping:
                 self._redemanded.add(key)
             return
-        if key not in self._allowed or key in self._changing:
+        if key in self._changing:
+            return
+        if key not in self._allowed:
+            self._note_unknown(key)
             return
         self._changing[key] = asyncio.create_task(self._start(key), name=f"start {namespace}/{task_queue}")
+
+    def _note_unknown(self, key: WorkerKey) -> None:
+        prefix = settings.TEMPORAL_TENANT_NAMESPACE_PREFIX
+        tenant_id = key[0].removeprefix(prefix)
+        if not (key[0].startswith(prefix) and tenant_id.isdigit()):
+            return
+        tenant_id = int(tenant_id)
+        if tenant_id in self._tenants.refs or not self.selection.wants_tenant(tenant_id):
+            return  # another host's tenant, or a queue this selection does not host
+        if key not in self._unknown:
+            self._unknown[key] = time.monotonic()
+            self._wake.set()  # refresh now rather than at the end of the interval
+
+    def _retry_unknown(self) -> None:
+        for key, since in list(self._unknown.items()):
+            if key in self._allowed:
+                del self._unknown[key]
+                self.demand(*key)
+            elif time.monotonic() - since > settings.TEMPORAL_WORKER_FULL_REFRESH_SECONDS:
+                del self._unknown[key]  # never became ours (deleted, inactive): forget it
 
     def demand_threadsafe(self, namespace: str, task_queue: str) -> None:
         if self._loop:
@@ -248,11 +276,14 @@ class TemporalWorkerManager:
     # Reconciliation --------------------------------------------------------------------------
 
     async def _sleep_until_next_round(self) -> None:
-        """Wait one refresh interval, or less if a stop is requested meanwhile."""
+        """Wait one refresh interval, or less if a stop or an early refresh is asked for."""
+        waits = [asyncio.ensure_future(self._stop.wait()), asyncio.ensure_future(self._wake.wait())]
         try:
-            await asyncio.wait_for(self._stop.wait(), timeout=self._refresh_seconds)
-        except TimeoutError:
-            pass
+            await asyncio.wait(waits, timeout=self._refresh_seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+            self._wake.clear()
 
     async def _refresh_tenants(self) -> None:
         full_due = time.monotonic() - self._tenants.full_at >= settings.TEMPORAL_WORKER_FULL_REFRESH_SECONDS
@@ -280,6 +311,7 @@ class TemporalWorkerManager:
         for key in [key for key, state in self._workers.items() if not state.running and not state.standing]:
             self._workers.pop(key)  # a crashed on-demand worker starts again on the next demand
             self.demand(*key)
+        self._retry_unknown()
 
     async def _stop_idle_workers(self) -> None:
         """Stop on-demand workers idle for `idle_seconds` whose queue has no open workflow (nor,

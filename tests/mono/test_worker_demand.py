@@ -179,3 +179,18 @@ def test_a_tenant_with_a_schedule_keeps_its_workflows_worker(start_workers):
     wait_for(lambda: workflows_key in manager.hosted, what="the scheduled queue's worker")
     time.sleep(1.5)  # three idle periods
     assert workflows_key in manager.hosted
+
+
+def test_a_job_for_a_tenant_created_after_the_last_refresh_is_not_lost(start_workers):
+    manager = start_workers(
+        tenant_source=selectors.active_tenant_refs,
+        tenant_changes=selectors.tenant_refs_changed_since,
+        registrations=REGISTRATIONS,
+        refresh_seconds=60,  # the next scheduled refresh is far away
+    )
+    tenant = services.tenant_create(name="Brand new", slug="brand-new")
+
+    handle = start_probe(tenant.pk, workflow_id="probe-brand-new")  # announced once, never again
+
+    assert result_of(handle, timeout=10).slug == "brand-new"
+    assert email_key(tenant.pk) in manager.hosted
