@@ -163,7 +163,10 @@ class TemporalWorkerManager:
         workers = [state.as_dict() for state in list(self._workers.values())]
         standing = [w for w in workers if w["standing"]]
         return {
-            "healthy": bool(standing) and all(w["running"] for w in standing) and not self.last_reconcile_error,
+            # Idle tenants have no worker at all: healthy means every standing worker runs.
+            "healthy": self.reconciled.is_set()
+            and all(w["running"] for w in standing)
+            and not self.last_reconcile_error,
             "pid": os.getpid(),
             "shard": str(self.selection.shard) if self.selection.shard else None,
             "last_reconcile_error": self.last_reconcile_error,
