@@ -32,8 +32,14 @@ from mono.temporal.client import platform_namespace, tenant_namespace
 NEW_NAMESPACE_VISIBILITY_SECONDS = 20.0
 
 
-# Errors worth another try: the server is busy or restarting (as a dev server under load can be).
-TRANSIENT = (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED)
+# Errors worth another try: the server is busy or restarting (as a dev server under load can be);
+# CANCELLED is how the client reports its own RPC timeout ("Timeout expired").
+TRANSIENT = (
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+    RPCStatusCode.CANCELLED,
+)
 ATTEMPTS = 3
 
 
