@@ -369,6 +369,11 @@ class WorkerHost:
         from mono.temporal.client import tenant_namespace
 
         wanted = (tenant_namespace(tenant_id), queue.name(tenant_id))
+        # An idle tenant's queue has no worker until work is announced: announce it, as a start would.
+        self.manager.demand_threadsafe(*wanted)
+        deadline = time.perf_counter() + timeout
+        while wanted not in self.manager.hosted and time.perf_counter() < deadline:
+            time.sleep(0.02)
         if wanted not in self.manager.hosted:
             raise RuntimeError(f"the worker manager does not host {wanted}: {self.manager.last_reconcile_error}")
         return f"{wanted[0]}/{wanted[1]} {took}"

@@ -275,8 +275,7 @@ def worker_settings() -> str:
 
     return (
         f"({settings.TEMPORAL_WORKER_ACTIVITY_THREADS} activity threads, "
-        f"{settings.TEMPORAL_WORKER_WORKFLOW_POLLERS} workflow and "
-        f"{settings.TEMPORAL_WORKER_ACTIVITY_POLLERS} activity task pollers)"
+        f"workflow and activity task pollers autoscaled up to {settings.TEMPORAL_WORKER_MAX_POLLERS})"
     )
 
 

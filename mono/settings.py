@@ -237,9 +237,21 @@ TEMPORAL_WORKER_REFRESH_SECONDS = env.float("TEMPORAL_WORKER_REFRESH_SECONDS", d
 TEMPORAL_WORKER_ACTIVITY_THREADS = env.int("TEMPORAL_WORKER_ACTIVITY_THREADS", default=32)
 # How long SIGTERM waits for in-flight activities before cancelling them (they are retried).
 TEMPORAL_WORKER_SHUTDOWN_SECONDS = env.float("TEMPORAL_WORKER_SHUTDOWN_SECONDS", default=30.0)
-# Pollers per worker: with a worker per tenant and queue, a few long polls each keep idle cost low.
-TEMPORAL_WORKER_WORKFLOW_POLLERS = env.int("TEMPORAL_WORKER_WORKFLOW_POLLERS", default=2)
-TEMPORAL_WORKER_ACTIVITY_POLLERS = env.int("TEMPORAL_WORKER_ACTIVITY_POLLERS", default=1)
+# Pollers per worker autoscale between 1 and this many with load (an idle queue holds one long poll).
+TEMPORAL_WORKER_MAX_POLLERS = env.int("TEMPORAL_WORKER_MAX_POLLERS", default=4)
+# Workflows kept in each worker's sticky cache: small, since one host runs a worker per tenant.
+TEMPORAL_WORKER_CACHED_WORKFLOWS = env.int("TEMPORAL_WORKER_CACHED_WORKFLOWS", default=10)
+# Threads that run workflow tasks, shared by every worker of the host.
+TEMPORAL_WORKER_WORKFLOW_THREADS = env.int("TEMPORAL_WORKER_WORKFLOW_THREADS", default=8)
+# Most activity slots (of TEMPORAL_WORKER_ACTIVITY_THREADS) one tenant may hold at once, as a share.
+TEMPORAL_WORKER_TENANT_ACTIVITY_SHARE = env.float("TEMPORAL_WORKER_TENANT_ACTIVITY_SHARE", default=0.25)
+# Tenant queues polled at all times (e.g. `workflows`). By default none: a tenant's worker starts when
+# work is started there or the queue has open workflows or schedules, and stops when it has none.
+TEMPORAL_WORKER_STANDING_QUEUES = [q for q in env.list("TEMPORAL_WORKER_STANDING_QUEUES", default=[]) if q]
+# An on-demand worker with no activity and no open workflow (or schedule) for this long is stopped.
+TEMPORAL_WORKER_IDLE_SECONDS = env.float("TEMPORAL_WORKER_IDLE_SECONDS", default=300.0)
+# Between these full re-listings of tenants, a refresh reads only tenants changed since the last one.
+TEMPORAL_WORKER_FULL_REFRESH_SECONDS = env.float("TEMPORAL_WORKER_FULL_REFRESH_SECONDS", default=600.0)
 TEMPORAL_WORKER_HEALTH_PORT = env.int("TEMPORAL_WORKER_HEALTH_PORT", default=9464)
 # The Temporal SDK serves its own worker metrics (task latencies, pollers, slots) on this port.
 TEMPORAL_WORKER_SDK_METRICS_PORT = env.int("TEMPORAL_WORKER_SDK_METRICS_PORT", default=9465)

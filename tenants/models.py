@@ -37,6 +37,8 @@ class Tenant(models.Model):
         help_text="Signs the bodies of outgoing webhook calls (Standard Webhooks).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Indexed: worker hosts page through the tenants changed since their last refresh.
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["name"]

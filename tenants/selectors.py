@@ -1,7 +1,9 @@
 """Reads for tenants, memberships and API keys."""
 
+from datetime import datetime
+
 from django.contrib.auth import get_user_model
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from mono.temporal.workers import TenantRef
 from tenants.models import ApiKey, Membership, Role, Tenant
@@ -51,11 +53,30 @@ def api_key_list(*, tenant: Tenant) -> QuerySet[ApiKey]:
 
 
 def active_tenant_refs() -> list[TenantRef]:
-    """Tenants whose workers should run (the worker host's tenant source)."""
+    """Tenants whose workers should run (the worker host's full tenant listing)."""
     return [
-        TenantRef(id=pk, retention_days=days)
-        for pk, days in Tenant.objects.filter(is_active=True).values_list("pk", "retention_days")
+        TenantRef(id=pk, retention_days=days, updated_at=updated)
+        for pk, days, updated in Tenant.objects.filter(is_active=True).values_list("pk", "retention_days", "updated_at")
     ]
+
+
+def tenant_refs_changed_since(since: datetime, *, page_size: int = 500) -> list[TenantRef]:
+    """Tenants created or changed at or after `since`, active or not (the worker host's refresh).
+
+    Read a page at a time in (updated_at, id) order, so a refresh after a mass change does not
+    load every row at once."""
+    refs: list[TenantRef] = []
+    rows = Tenant.objects.filter(updated_at__gte=since).order_by("updated_at", "pk")
+    last: tuple | None = None
+    while True:
+        page = rows
+        if last is not None:
+            page = page.filter(Q(updated_at__gt=last[0]) | Q(updated_at=last[0], pk__gt=last[1]))
+        batch = list(page.values_list("pk", "retention_days", "is_active", "updated_at")[:page_size])
+        refs += [TenantRef(id=pk, retention_days=days, active=active, updated_at=at) for pk, days, active, at in batch]
+        if len(batch) < page_size:
+            return refs
+        last = (batch[-1][3], batch[-1][0])
 
 
 def members_by_role(*, tenant_id: int) -> dict[str, int]:

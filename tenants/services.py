@@ -1,7 +1,9 @@
 """Writes for tenants, memberships and API keys."""
 
+import concurrent.futures
 import logging
 import pickle
+import queue
 import secrets
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -60,7 +62,7 @@ def tenant_update(*, tenant: Tenant, **fields) -> Tenant:
     for field, value in fields.items():
         setattr(tenant, field, value)
     tenant.full_clean()
-    tenant.save(update_fields=list(fields))
+    tenant.save(update_fields=[*fields, "updated_at"])  # worker hosts read changes by updated_at
     api_key_cache_clear()  # keys resolved with the old tenant (e.g. still active) are stale
     if retention_changed:
         transaction.on_commit(lambda: tenant_namespace_provision_quietly(tenant=tenant))
@@ -102,20 +104,38 @@ def namespaces_provision(
     tenants: Iterable[Tenant],
     include_platform: bool = True,
     on_result: Callable[[NamespaceResult], None] | None = None,
+    concurrency: int = 8,
 ) -> list[NamespaceResult]:
-    """Provision the platform namespace and the given tenants' namespaces."""
+    """Provision the platform namespace and the given tenants' namespaces.
+
+    A tenant that fails is reported (action `failed`) and the others go on; running it again
+    resumes, since every step is idempotent. `on_result` is called in the caller's thread as
+    each namespace is done (progress output never comes from the portal thread)."""
     specs = [TenantNamespaceSpec(t.pk, t.retention_days, description=t.name) for t in tenants]
+    done: queue.SimpleQueue[NamespaceResult] = queue.SimpleQueue()
 
     async def provision() -> list[NamespaceResult]:
         manager = TemporalNamespaceManager(await connect())
         results = []
         if include_platform:
             results.append(await manager.ensure_platform())
-            if on_result:
-                on_result(results[0])
-        return results + await manager.ensure_tenants(specs, on_result=on_result)
+            done.put(results[0])
+        return results + await manager.ensure_tenants(specs, concurrency=concurrency, on_result=done.put)
 
-    return sync.run(provision, timeout=None)
+    future = sync.submit(provision)
+    try:
+        while True:
+            try:
+                results = future.result(timeout=0.1)
+            except concurrent.futures.TimeoutError:
+                results = None
+            while on_result and not done.empty():
+                on_result(done.get())
+            if results is not None:
+                return results
+    except BaseException:
+        future.cancel()  # Ctrl-C or a failing callback: stop the rest before the process exits
+        raise
 
 
 # Members ---------------------------------------------------------------------------------------
@@ -383,7 +403,12 @@ def _run_probe(*, namespace_client, run, arg, workflow_id: str, task_queue: str)
 
 
 def workers_poller_report(*, tenant_ids: list[int]) -> list[dict]:
-    """Temporal's view of the pollers on every queue the platform and these tenants need."""
+    """Temporal's view of the pollers on every queue the platform and these tenants need; each row
+    says whether its queue is `standing` (always polled) or started on demand (idle is normal)."""
     tenants = [TenantRef(id=tenant_id) for tenant_id in tenant_ids]
-    keys = list(desired_workers(WorkerSelection(), registry.registrations(), tenants))
-    return sync.run(lambda: describe_pollers(keys), timeout=None)
+    selection = WorkerSelection()
+    desired = desired_workers(selection, registry.registrations(), tenants)
+    rows = sync.run(lambda: describe_pollers(list(desired)), timeout=None)
+    for row in rows:
+        row["standing"] = selection.is_standing(desired[(row["namespace"], row["task_queue"])][0])
+    return rows

@@ -13,6 +13,7 @@ from django.conf import settings
 from temporalio.client import Client
 
 from mono.temporal.codec import data_converter_for
+from mono.temporal.demand import DemandInterceptor, for_namespace
 
 
 class TemporalUnavailable(RuntimeError):
@@ -41,6 +42,7 @@ async def connect(namespace: str | None = None) -> Client:
                 address,
                 namespace=settings.TEMPORAL_NAMESPACE,
                 data_converter=data_converter_for(settings.TEMPORAL_NAMESPACE),
+                interceptors=[DemandInterceptor(settings.TEMPORAL_NAMESPACE)],
                 connect_timeout=timedelta(seconds=settings.TEMPORAL_CONNECT_TIMEOUT_SECONDS),
             )
         except RuntimeError as exc:
@@ -48,8 +50,13 @@ async def connect(namespace: str | None = None) -> Client:
         _connections[loop] = base
     if namespace is None or namespace == base.namespace:
         return base
-    # Each namespace encrypts with its own keys, so each gets its own data converter.
-    return Client(base.service_client, namespace=namespace, data_converter=data_converter_for(namespace))
+    # Everything the base client was built with (interceptors), for another namespace, with that
+    # namespace's own data converter: each namespace encrypts with its own keys.
+    config = base.config()
+    config["namespace"] = namespace
+    config["interceptors"] = for_namespace(config["interceptors"], namespace)
+    config["data_converter"] = data_converter_for(namespace)
+    return Client(**config)
 
 
 async def get_platform_client() -> Client:

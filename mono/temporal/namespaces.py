@@ -32,10 +32,22 @@ from mono.temporal.client import platform_namespace, tenant_namespace
 NEW_NAMESPACE_VISIBILITY_SECONDS = 20.0
 
 
+# Errors worth another try: the server is busy or restarting (as a dev server under load can be);
+# CANCELLED is how the client reports its own RPC timeout ("Timeout expired").
+TRANSIENT = (
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+    RPCStatusCode.CANCELLED,
+)
+ATTEMPTS = 3
+
+
 class Action(StrEnum):
     CREATED = "created"
     UPDATED = "updated"
     UNCHANGED = "unchanged"
+    FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,7 @@ class NamespaceResult:
     action: Action
     retention_days: int
     search_attributes: str  # "registered", "present" or why they were skipped
+    error: str = ""  # why it failed (action FAILED)
 
 
 @dataclass(frozen=True)
@@ -92,17 +105,37 @@ class TemporalNamespaceManager:
         concurrency: int = 8,
         on_result: Callable[[NamespaceResult], None] | None = None,
     ) -> list[NamespaceResult]:
-        """Provision many tenants, a few at a time; results come back in input order."""
+        """Provision many tenants, a few at a time; results come back in input order.
+
+        One tenant's failure is its result (action FAILED, with the error), never the end of the
+        others: a transient error is retried a few times first. Every step is idempotent, so a
+        run cut short (a crash, Ctrl-C) is resumed by running it again."""
         gate = asyncio.Semaphore(concurrency)
 
         async def one(spec: TenantNamespaceSpec) -> NamespaceResult:
             async with gate:
-                result = await self.ensure_tenant(spec)
+                result = await self._ensure_tenant_or_failure(spec)
             if on_result:
                 on_result(result)
             return result
 
         return list(await asyncio.gather(*(one(spec) for spec in specs)))
+
+    async def _ensure_tenant_or_failure(self, spec: TenantNamespaceSpec) -> NamespaceResult:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return await self.ensure_tenant(spec)
+            except RPCError as exc:
+                if exc.status in TRANSIENT and attempt < ATTEMPTS:
+                    await asyncio.sleep(0.5 * 2**attempt)
+                    continue
+                error = f"{exc.status.name if exc.status else 'error'}: {exc.message}"
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            return NamespaceResult(
+                tenant_namespace(spec.tenant_id), Action.FAILED, spec.retention_days, "", error=error
+            )
+        raise AssertionError("unreachable")
 
     async def retention_days(self, namespace: str) -> float:
         """The retention the server holds for `namespace`, in days."""

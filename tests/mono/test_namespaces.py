@@ -3,7 +3,7 @@
 import uuid
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from mono.temporal import search_attributes, sync
 from mono.temporal.client import connect, tenant_namespace
@@ -86,5 +86,32 @@ def test_provision_command_reports_created_then_unchanged(capsys):
     call_command("provision_namespaces", "--tenant", tenants[0].slug)
     second = capsys.readouterr().out
     assert f"[1/1] {tenant_namespace(tenants[0].pk)}: unchanged" in second
-    assert "Done: 0 created, 0 updated, 1 unchanged." in second
+    assert "Done: 0 created, 0 updated, 1 unchanged in " in second
     assert run_manager("retention_days", tenant_namespace(tenants[1].pk)) == 20
+
+
+@pytest.mark.django_db
+def test_provision_command_reports_a_failing_tenant_and_provisions_the_rest(capsys):
+    from tenants.models import Tenant
+
+    good = [TenantFactory(retention_days=10) for _ in range(3)]
+    bad = TenantFactory()
+    # A row the validators would refuse (legacy data): Temporal rejects a zero retention.
+    Tenant.objects.filter(pk=bad.pk).update(retention_days=0)
+
+    with pytest.raises(CommandError, match=r"1 of 5 namespaces failed .*Run the command again"):
+        call_command("provision_namespaces")
+
+    captured = capsys.readouterr()
+    assert f"{tenant_namespace(bad.pk)}: failed FAILED:" in captured.out
+    assert f"{tenant_namespace(bad.pk)} (tenant {bad.slug}): " in captured.err
+    assert "retention" in captured.err.lower()
+    for tenant in good:
+        assert run_manager("retention_days", tenant_namespace(tenant.pk)) == 10
+
+    # Fixed and run again: it resumes, creating only what is missing.
+    Tenant.objects.filter(pk=bad.pk).update(retention_days=7)
+    call_command("provision_namespaces")
+    again = capsys.readouterr().out
+    assert "Done: 1 created, 0 updated, 4 unchanged in " in again
+    assert run_manager("retention_days", tenant_namespace(bad.pk)) == 7

@@ -55,18 +55,28 @@ def test_platform_namespace_is_served(start_workers):
     assert services.platform_probe_run().active_tenants == 1
 
 
+def test_idle_tenants_cost_no_worker_until_work_is_started(start_workers):
+    tenant = services.tenant_create(name="Quiet", slug="quiet")
+    manager = start_workers(tenant_source=selectors.active_tenant_refs)
+    assert tenant_namespace(tenant.pk) not in {ns for ns, _ in manager.hosted}
+    assert services.tenant_probe_run(tenant=tenant).slug == "quiet"
+    assert (tenant_namespace(tenant.pk), queues.WORKFLOWS.name(tenant.pk)) in manager.hosted
+
+
 def test_tenant_created_while_running_is_picked_up_without_restart(start_workers):
     manager = start_workers(tenant_source=selectors.active_tenant_refs)
     tenant = services.tenant_create(name="Late", slug="late")
     key = (tenant_namespace(tenant.pk), queues.WORKFLOWS.name(tenant.pk))
-    wait_for(lambda: key in manager.hosted, what="the new tenant's worker")
-    assert services.tenant_probe_run(tenant=tenant).slug == "late"
+    # Work for it is taken as soon as the next refresh knows the tenant.
+    wait_for(lambda: services.tenant_probe_run(tenant=tenant).slug == "late", what="the new tenant's probe")
+    assert key in manager.hosted
 
 
 def test_deactivated_tenant_workers_are_stopped(start_workers):
     tenant = services.tenant_create(name="Gone", slug="gone")
     manager = start_workers(tenant_source=selectors.active_tenant_refs)
     key = (tenant_namespace(tenant.pk), queues.WORKFLOWS.name(tenant.pk))
+    services.tenant_probe_run(tenant=tenant)
     assert key in manager.hosted
     services.tenant_update(tenant=tenant, is_active=False)
     wait_for(lambda: key not in manager.hosted, what="the worker to stop")
@@ -74,9 +84,10 @@ def test_deactivated_tenant_workers_are_stopped(start_workers):
 
 def test_shard_hosts_only_its_tenants(start_workers):
     tenants = [services.tenant_create(name=f"T{i}", slug=f"t{i}") for i in range(4)]
+    # Explicitly named queues are standing: every tenant of the shard is polled from the start.
     manager = start_workers(
         tenant_source=selectors.active_tenant_refs,
-        selection=WorkerSelection(platform=False, shard=Shard.parse("2/2")),
+        selection=WorkerSelection(platform=False, shard=Shard.parse("2/2"), queues=frozenset({"workflows"})),
     )
     hosted_namespaces = {namespace for namespace, _ in manager.hosted}
     assert hosted_namespaces == {tenant_namespace(t.pk) for t in tenants if t.pk % 2 == 1}
@@ -158,8 +169,13 @@ def test_runworkers_serves_health_and_stops_on_sigterm():
         report = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5))
         hosted = {(w["namespace"], w["task_queue"]) for w in report["workers"] if w["running"]}
         assert report["healthy"] is True
-        assert (tenant_namespace(tenant.pk), "workflows") in hosted
         assert (platform_namespace(), "platform") in hosted
+        # An idle tenant costs no worker until work is started; then the process starts one.
+        assert tenant_namespace(tenant.pk) not in {namespace for namespace, _ in hosted}
+        assert services.tenant_probe_run(tenant=tenant).slug == "acme"
+        report = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5))
+        hosted = {(w["namespace"], w["task_queue"]) for w in report["workers"] if w["running"]}
+        assert (tenant_namespace(tenant.pk), "workflows") in hosted
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
         assert "process_resident_memory_bytes" in metrics
 
@@ -174,11 +190,13 @@ def test_runworkers_serves_health_and_stops_on_sigterm():
             process.kill()
 
 
-def test_workers_health_command_reports_pollers_and_fails_on_unserved_queue(start_workers, capsys):
+def test_workers_health_command_reports_pollers_and_fails_on_unserved_queue(start_workers, capsys, settings):
     from mono.temporal.queues import Scope
     from mono.temporal.registry import registrations
 
+    settings.TEMPORAL_WORKER_STANDING_QUEUES = ["workflows"]  # an operator keeps `workflows` polled
     tenant_queues = len(registrations(Scope.TENANT))
+    standing_tenant_queues = 1  # the others start on demand
     platform_queues = len(registrations(Scope.PLATFORM))
     served = services.tenant_create(name="Acme", slug="acme")
     start_workers(tenant_source=lambda: [TenantRef(served.pk)])
@@ -194,11 +212,13 @@ def test_workers_health_command_reports_pollers_and_fails_on_unserved_queue(star
     out = capsys.readouterr().out.rsplit("mono-platform / platform", 1)[-1]
     assert f"{tenant_namespace(served.pk)} / workflows: " in out
     assert "last poll 20" in out
-    assert f"All {platform_queues + tenant_queues} task queues have workers." in out
+    assert f"{tenant_namespace(served.pk)} / tenant-{served.pk}-send-email: idle (started on demand)" in out
+    on_demand = tenant_queues - standing_tenant_queues
+    assert f"All {platform_queues + standing_tenant_queues} standing task queues have workers ({on_demand} more" in out
 
     unserved = services.tenant_create(name="Nobody", slug="nobody")  # this host does not serve it
-    total = platform_queues + 2 * tenant_queues
-    with pytest.raises(CommandError, match=f"{tenant_queues} of {total} task queues have no worker"):
+    total = platform_queues + 2 * standing_tenant_queues
+    with pytest.raises(CommandError, match=f"1 of {total} standing task queues have no worker"):
         call_command("workers_health")
     assert f"{tenant_namespace(unserved.pk)} / workflows: NO POLLERS" in capsys.readouterr().out
 

@@ -10,7 +10,7 @@ from mono.temporal.client import TemporalUnavailable, platform_namespace
 from mono.temporal.health import serve_health, serve_sdk_metrics
 from mono.temporal.queues import QUEUES_BY_KEY
 from mono.temporal.workers import Shard, TemporalWorkerManager, WorkerSelection
-from tenants.selectors import active_tenant_refs
+from tenants.selectors import active_tenant_refs, tenant_refs_changed_since
 
 
 class Command(BaseCommand):
@@ -88,7 +88,9 @@ class Command(BaseCommand):
         sdk_port = settings.TEMPORAL_WORKER_SDK_METRICS_PORT if sdk_metrics_port is None else sdk_metrics_port
         if sdk_port and serve_sdk_metrics(host=health_host, port=sdk_port):
             self.stdout.write(f"Temporal SDK metrics: http://{health_host}:{sdk_port}/metrics")
-        manager = TemporalWorkerManager(tenant_source=active_tenant_refs, selection=selection)
+        manager = TemporalWorkerManager(
+            tenant_source=active_tenant_refs, tenant_changes=tenant_refs_changed_since, selection=selection
+        )
         port = settings.TEMPORAL_WORKER_HEALTH_PORT if health_port is None else health_port
         health = (
             serve_health(manager.health, host=health_host, port=port, metrics_token=settings.METRICS_TOKEN)
