@@ -221,6 +221,7 @@ SPECTACULAR_SETTINGS = {
         "CampaignKindEnum": "jobs.models.CampaignKind",
         "CampaignStatusEnum": "jobs.models.CampaignStatus",
         "DeliveryStatusEnum": "jobs.models.DeliveryStatus",
+        "ProviderKindEnum": "llm.models.ProviderKind",
     },
 }
 

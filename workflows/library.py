@@ -37,6 +37,9 @@ CUSTOMER_ONBOARDING = WorkflowTemplate(
                 approvers=["admin", "owner"],
                 message="Onboard {{ input.name }}?",
                 timeout="P7D",
+                # Whoever starts an onboarding may approve it (a one-person team, the demo);
+                # untick it where a second person must decide.
+                allowStarter=True,
             ),
             _node(
                 "welcome",
