@@ -139,6 +139,8 @@ def setup_django(
         DJANGO_SETTINGS_MODULE="mono.settings", DATABASE_URL=database.url, DEBUG="1" if debug else "0", **environment
     )
     os.environ.setdefault("SECRET_KEY", "bench-only")
+    # Payloads are encrypted as in production; this throwaway master key wraps the bench's data keys.
+    os.environ.setdefault("PAYLOAD_MASTER_KEY", "YmVuY2gtb25seS1wYXlsb2FkLW1hc3Rlci1rZXktMzI=")
     if conn_max_age is not None:
         os.environ.setdefault("DATABASE_CONN_MAX_AGE", conn_max_age)
     if temporal_address is not None:

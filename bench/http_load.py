@@ -69,6 +69,10 @@ def environment(fake_url: str) -> dict[str, str]:
         "OPENAI_API_KEY": "bench-key",
         "OPENAI_BASE_URL": fake_url,
         "LLM_DEFAULT_ROUTE": f"openai:{MODEL}",
+        # Capacity is measured, not the tenant's policies: no rate limits, no cap on concurrent runs.
+        "API_THROTTLE_RATE_PER_KEY": "1000000/min",
+        "API_THROTTLE_RATE_PER_TENANT": "1000000/min",
+        "TENANT_MAX_CONCURRENT_RUNS": "0",
         "TEMPORAL_WORKER_HEALTH_PORT": "0",
         "TEMPORAL_WORKER_SDK_METRICS_PORT": "0",
     }
