@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console import account, approval_pages, views
+from console import account, approval_pages, media, views
 
 app_name = "console"
 
@@ -18,6 +18,9 @@ urlpatterns = [
     path("webhooks/", views.webhooks, name="webhooks"),
     path("webhooks/<int:integration_id>/", views.webhook_detail, name="webhook-detail"),
     path("settings/", views.tenant_settings, name="settings"),
+    path("media/", views.media_page, name="media"),
+    path("media/<int:asset_id>/variants/<str:name>", media.media_variant, name="media-variant"),
+    path("media/<int:asset_id>/text", media.media_text, name="media-text"),
     path("workflows/", views.workflows, name="workflows"),
     path("workflows/<int:definition_id>/", views.workflow_detail, name="workflow-detail"),
     path("workflows/new", views.workflow_new, name="workflow-new"),

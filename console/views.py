@@ -67,6 +67,7 @@ def _page(request, membership, page: str, title: str, **config):
             "usage": reverse("console:usage"),
             "webhooks": reverse("console:webhooks"),
             "settings": reverse("console:settings"),
+            "media": reverse("console:media"),
             "workflows": reverse("console:workflows"),
             "logout": reverse("console:logout"),
             "password_change": reverse("console:password-change"),
@@ -151,6 +152,12 @@ def workflow_detail(request, membership, definition_id: int):
 def usage(request, membership):
     """Usage and cost: runs per day, durations, LLM tokens and cost, budgets, top workflows by cost."""
     return _page(request, membership, "usage", "Usage and cost")
+
+
+@console_page
+def media_page(request, membership):
+    """Uploaded files: search, each asset's thumbnail or poster, a video's web variant playing."""
+    return _page(request, membership, "media", "Media")
 
 
 @console_page

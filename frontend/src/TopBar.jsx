@@ -36,6 +36,7 @@ export default function TopBar({ title, children }) {
         <a href={pageUrl(config.urls?.runs || "/runs/")}>Runs</a>
         <a href={pageUrl(config.urls?.usage || "/usage/")}>Usage</a>
         <a href={pageUrl(config.urls?.webhooks || "/webhooks/")}>Webhooks</a>
+        <a href={pageUrl(config.urls?.media || "/media/")}>Media</a>
         {config.can?.manage && <a href={pageUrl(config.urls?.settings || "/settings/")}>Settings</a>}
         {config.can?.approve && <a href={pageUrl(config.urls?.inbox || "/inbox/")}>Inbox</a>}
         {config.can?.edit && <a href={pageUrl(config.urls?.new_workflow || "/workflows/new")}>New workflow</a>}

@@ -6,6 +6,7 @@ import { config } from "./api.js";
 import Dashboard from "./Dashboard.jsx";
 import Editor from "./Editor.jsx";
 import Inbox from "./Inbox.jsx";
+import Media from "./Media.jsx";
 import Runs from "./Runs.jsx";
 import Settings from "./Settings.jsx";
 import Usage from "./Usage.jsx";
@@ -14,7 +15,7 @@ import Workflow from "./Workflow.jsx";
 import Workflows from "./Workflows.jsx";
 import Monitor from "./Monitor.jsx";
 
-const PAGES = { dashboard: Dashboard, editor: Editor, monitor: Monitor, inbox: Inbox, runs: Runs, workflows: Workflows, workflow: Workflow, usage: Usage, webhooks: Webhooks, settings: Settings };
+const PAGES = { dashboard: Dashboard, editor: Editor, monitor: Monitor, inbox: Inbox, media: Media, runs: Runs, workflows: Workflows, workflow: Workflow, usage: Usage, webhooks: Webhooks, settings: Settings };
 const Page = PAGES[config.page] || Dashboard;
 
 createRoot(document.getElementById("root")).render(

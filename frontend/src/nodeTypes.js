@@ -41,6 +41,11 @@ export function summary(type, data = {}) {
       return `${data.method || "POST"} ${data.url || ""}`;
     case "LLMNode":
       return data.route || (data.provider ? `${data.provider}:${data.model}` : data.template || "");
+    case "AgentNode":
+      return `${(data.tools || []).length} tool(s) · ${data.route || data.model || ""}`;
+    case "ExtractNode":
+    case "TranscribeNode":
+      return data.media || "";
     case "EndNode":
       return data.status || "completed";
     case "StartNode":

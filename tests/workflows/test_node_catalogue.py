@@ -8,7 +8,7 @@ from workflows.graph import validate_definition
 from workflows.graph.catalogue import node_catalogue
 from workflows.graph.nodes import NODE_TYPES
 
-KINDS = {"text", "textarea", "select", "checkbox", "list", "json", "messages"}
+KINDS = {"text", "textarea", "select", "checkbox", "list", "json", "messages", "number", "tools"}
 
 
 def test_every_registered_type_and_only_those_is_in_the_catalogue_with_its_handles():
@@ -32,6 +32,28 @@ def test_each_types_defaults_are_data_the_validator_accepts_on_that_node():
         }
         invalid = [e for e in validate_definition(graph) if e.node_id == "n" and e.code == "invalid_field"]
         assert invalid == [], f"{name} defaults: {invalid}"
+
+
+def test_the_llm_and_media_nodes_show_every_field_their_validator_reads():
+    """The agent's tools, steps and budget, the image, transcription and extraction settings: a field
+    missing here would be one the side panel cannot edit."""
+    catalogue = node_catalogue()
+
+    def names(node):
+        return {field["name"]: field["kind"] for field in catalogue[node]["fields"]}
+
+    agent = names("AgentNode")
+    assert agent["tools"] == "tools" and agent["max_steps"] == "number" and agent["output_schema"] == "json"
+    assert {"route", "provider", "model", "instructions", "prompt", "budget_usd"} <= set(agent)
+    assert {"route", "provider", "model", "prompt", "size", "quality", "n"} <= set(names("ImageNode"))
+    assert {"route", "provider", "model", "media", "language"} <= set(names("TranscribeNode"))
+    assert {"media", "max_chars", "max_pages"} <= set(names("ExtractNode"))
+    assert [catalogue[name]["alias"] for name in ("AgentNode", "ImageNode", "TranscribeNode", "ExtractNode")] == [
+        "agent",
+        "image",
+        "transcribe",
+        "extract",
+    ]
 
 
 def test_show_if_names_a_field_of_the_same_type():

@@ -4,7 +4,7 @@ type's `data`. Names, aliases, branch handles and which types take edges come fr
 editor's page) never disagrees with the validator. Pure: no Django.
 
 A field's `kind` is the input the editor draws (text, textarea, select, checkbox, list, json,
-messages); `show_if` shows it only when another field has a given value.
+messages, number, tools: an agent's tool list); `show_if` shows it only when another field has a given value.
 """
 
 from typing import Any
@@ -12,6 +12,19 @@ from typing import Any
 from workflows.graph.nodes import NODE_TYPES
 
 TEMPLATE_HELP = "A template: {{ input.x }}, {{ steps.<nodeId>.… }}, {{ variables.… }}."
+
+# `route`, or `provider` + `model`, as every model-calling node takes them.
+_MODEL_FIELDS: list[dict[str, Any]] = [
+    {
+        "name": "route",
+        "label": "Route",
+        "kind": "text",
+        "placeholder": "openai:gpt-4o > anthropic:claude-3-5-sonnet-latest",
+        "help": "provider:model candidates tried in order, joined by >. Or give provider and model.",
+    },
+    {"name": "provider", "label": "Provider", "kind": "text", "placeholder": "openai"},
+    {"name": "model", "label": "Model", "kind": "text"},
+]
 
 _LOOK: dict[str, dict[str, Any]] = {
     "StartNode": {
@@ -290,6 +303,116 @@ _LOOK: dict[str, dict[str, Any]] = {
                 "kind": "json",
                 "help": "Optional JSON schema the answer must satisfy.",
             },
+        ],
+    },
+    "AgentNode": {
+        "label": "Agent",
+        "icon": "✪",
+        "color": "#7e22ce",
+        "help": "A model that calls tools (webhooks or child workflows), one durable step each, until it answers.",
+        "defaults": {
+            "route": "openai:gpt-4o-mini",
+            "instructions": "",
+            "prompt": "{{ input.question }}",
+            "tools": [],
+            "max_steps": 8,
+        },
+        "fields": [
+            *_MODEL_FIELDS,
+            {
+                "name": "instructions",
+                "label": "Instructions",
+                "kind": "textarea",
+                "help": ("The system prompt. " + TEMPLATE_HELP),
+            },
+            {"name": "prompt", "label": "Prompt", "kind": "textarea", "help": ("The user message. " + TEMPLATE_HELP)},
+            {
+                "name": "tools",
+                "label": "Tools",
+                "kind": "tools",
+                "help": "Each with a unique name, a JSON Schema for its arguments, and a webhook or workflow action.",
+            },
+            {
+                "name": "max_steps",
+                "label": "Max steps",
+                "kind": "number",
+                "placeholder": "8",
+                "help": "Model turns allowed, 1 to 32 (default 8); the step fails past it.",
+            },
+            {
+                "name": "budget_usd",
+                "label": "Budget (USD)",
+                "kind": "number",
+                "help": "Optional: the loop stops once its cost reaches this amount.",
+            },
+            {
+                "name": "output_schema",
+                "label": "Output schema",
+                "kind": "json",
+                "help": "Optional JSON schema the final answer must satisfy.",
+            },
+        ],
+    },
+    "ImageNode": {
+        "label": "Image",
+        "icon": "▣",
+        "color": "#c026d3",
+        "help": "Draws images from a prompt through the gateway; the output is the stored media assets' ids.",
+        "defaults": {"model": "dall-e-3", "prompt": "{{ input.description }}", "size": "1024x1024", "n": 1},
+        "fields": [
+            *_MODEL_FIELDS,
+            {"name": "prompt", "label": "Prompt", "kind": "textarea", "help": ("What to draw. " + TEMPLATE_HELP)},
+            {
+                "name": "size",
+                "label": "Size",
+                "kind": "text",
+                "placeholder": "1024x1024",
+                "help": "WIDTHxHEIGHT the model supports.",
+            },
+            {"name": "quality", "label": "Quality", "kind": "text", "placeholder": "standard", "help": "Optional."},
+            {"name": "n", "label": "Images", "kind": "number", "placeholder": "1", "help": "1 to 10."},
+        ],
+    },
+    "TranscribeNode": {
+        "label": "Transcribe",
+        "icon": "♪",
+        "color": "#0d9488",
+        "help": "Turns an audio media asset into text through the gateway.",
+        "defaults": {"model": "whisper-1", "media": "{{ input.media }}"},
+        "fields": [
+            *_MODEL_FIELDS,
+            {
+                "name": "media",
+                "label": "Media",
+                "kind": "text",
+                "placeholder": "{{ input.media }}",
+                "help": "The audio asset's id, or a template giving it.",
+            },
+            {"name": "language", "label": "Language", "kind": "text", "placeholder": "en", "help": "Optional hint."},
+        ],
+    },
+    "ExtractNode": {
+        "label": "Extract text",
+        "icon": "¶",
+        "color": "#65a30d",
+        "help": "Waits for a document asset to be processed, then returns its text (pages, capped).",
+        "defaults": {"media": "{{ input.media }}", "max_chars": 20000},
+        "fields": [
+            {
+                "name": "media",
+                "label": "Media",
+                "kind": "text",
+                "placeholder": "{{ input.media }}",
+                "help": "The document asset's id, or a template giving it.",
+            },
+            {
+                "name": "max_chars",
+                "label": "Max characters",
+                "kind": "number",
+                "placeholder": "20000",
+                "help": "Up to 200,000; the rest is given by reference.",
+            },
+            {"name": "max_pages", "label": "Max pages", "kind": "number", "help": "Optional."},
         ],
     },
     "EndNode": {

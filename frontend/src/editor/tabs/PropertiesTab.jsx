@@ -2,6 +2,7 @@
 // selected edge, each with the validator's problems next to the field they concern.
 import { ParsedText, jsonText, listText } from "../../Forms.jsx";
 import { NODE_TYPES, canonicalType, fieldShown } from "../../nodeTypes.js";
+import ToolsEditor from "../ToolsEditor.jsx";
 
 function fieldProblems(problems, field) {
   return problems.filter(
@@ -35,13 +36,18 @@ export function NodeForm({ node, problems, onChange, onDelete }) {
         if (!fieldShown(field, data) && !errs.length) return null;
         return (
           <div key={field.name} className={`field${errs.length ? " has-error" : ""}`}>
-            <FieldInput field={field} value={data[field.name]} onChange={set(field.name)} invalid={errs.length > 0} />
+            {field.kind === "tools" ? (
+              <ToolsEditor value={data[field.name]} onChange={set(field.name)} problems={errs} label={<span className="field-label">{field.label}</span>} />
+            ) : (
+              <FieldInput field={field} value={data[field.name]} onChange={set(field.name)} invalid={errs.length > 0} />
+            )}
             {field.help && <div className="hint">{field.help}</div>}
-            {errs.map((problem, index) => (
-              <div key={index} className="field-problem">
-                {problem.message}
-              </div>
-            ))}
+            {field.kind !== "tools" &&
+              errs.map((problem, index) => (
+                <div key={index} className="field-problem">
+                  {problem.message}
+                </div>
+              ))}
           </div>
         );
       })}
@@ -110,6 +116,20 @@ function FieldInput({ field, value, onChange, invalid }) {
         <label>
           {label}
           <ParsedText name={field.name} value={value} {...jsonText} multiline onCommit={onChange} invalid={invalid} />
+        </label>
+      );
+    case "number":
+      return (
+        <label>
+          {label}
+          <input
+            type="number"
+            name={field.name}
+            value={value == null ? "" : String(value)}
+            placeholder={field.placeholder}
+            onChange={(event) => onChange(event.target.value === "" ? undefined : Number(event.target.value))}
+            className={className}
+          />
         </label>
       );
     case "messages":
