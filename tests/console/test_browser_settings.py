@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from llm.models import LimitPolicy, ProviderCredential
 from tenants.models import ApiKey, Membership
 from tenants.selectors import active_tenant_refs
+from tenants.services import membership_add, tenant_create
 from tests.console import test_browser_members as member_fixtures
 from tests.console.conftest import screenshot
 from tests.console.test_browser_members import member, sign_in
@@ -80,9 +81,12 @@ def test_integration_secret_shown_once_signs_deliveries_that_can_be_previewed_an
 
 
 def test_owner_manages_members_keys_retention_credentials_and_limits_and_a_viewer_cannot(visitor, acme):
-    member("alice")
+    alice = member("alice")
     member("vic")
-    get_user_model().objects.create(username="newbie")
+    # Members are added only from tenants their adder manages (tenants.selectors.member_candidate_get):
+    # newbie works in alice's other tenant.
+    labs = tenant_create(name="Acme Labs", slug="acme-labs", owner=alice)
+    membership_add(tenant=labs, user=get_user_model().objects.create(username="newbie"), role="viewer")
     page = visitor()
     sign_in(page, "alice", "/settings/")
 
