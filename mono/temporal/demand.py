@@ -76,11 +76,11 @@ async def notify_async(*, namespace: str, task_queue: str) -> None:
         logger.warning("could not notify worker hosts of work on %s/%s: %s", namespace, task_queue, exc)
 
 
-# Queues this process announced lately. A host keeps a worker while its queue has open workflows
-# and for TEMPORAL_WORKER_IDLE_SECONDS after, so announcing the same queue again within a fraction
-# of that changes nothing; skipping it keeps a burst of starts (a webhook storm) from paying a
-# connection and a NOTIFY each.
-_recently_announced: TTLCache[bool] = TTLCache(lambda: min(60.0, settings.TEMPORAL_WORKER_IDLE_SECONDS / 5))
+# Queues this process announced in the last second. A host keeps a worker while its queue has
+# open workflows and for its idle time after, so announcing the same queue again within a second
+# changes nothing; skipping it keeps a burst of starts (a webhook storm) from paying a connection
+# and a NOTIFY each. A second, not the hosts' idle time: hosts may be configured apart from clients.
+_recently_announced: TTLCache[bool] = TTLCache(lambda: 1.0)
 
 
 class DemandInterceptor(temporal_client.Interceptor):

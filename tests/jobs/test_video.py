@@ -103,7 +103,8 @@ def test_cancelling_a_transcode_stops_it_marks_the_asset_failed_and_leaves_no_pa
 ):
     settings.MEDIA_HEARTBEAT_SECONDS = 2  # a cancellation reaches the activity with a heartbeat's answer
     api = api_as(acme, "erin")
-    body = upload(api, "long.mp4", media_files.mp4(seconds=40, width=640, height=360, audio=False)).json()
+    # Long enough that the transcode is still running when the cancellation arrives on a fast machine.
+    body = upload(api, "long.mp4", media_files.mp4(seconds=150, width=640, height=360, audio=False)).json()
     wait_until(lambda: any(".partial-" in name for name in _files(media_root)), timeout=30, what="the transcode")
     assert api.post(f"/api/v1/media/{body['id']}/cancel").status_code == 202
     asset = processed(body["id"])

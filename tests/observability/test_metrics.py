@@ -319,6 +319,8 @@ def start_runworkers(*, health_port: int, sdk_port: int):
         "127.0.0.1",
         TEMPORAL_WORKER_HEALTH_PORT=str(health_port),
         TEMPORAL_WORKER_SDK_METRICS_PORT=str(sdk_port),
+        # Tenant queues are polled on demand; this one always, so its slots show without work.
+        TEMPORAL_WORKER_STANDING_QUEUES="workflows",
     )
     lines: list[str] = []
     threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True).start()
