@@ -241,7 +241,7 @@ TEMPORAL_WORKER_SHUTDOWN_SECONDS = env.float("TEMPORAL_WORKER_SHUTDOWN_SECONDS",
 # Pollers per worker autoscale between 1 and this many with load (an idle queue holds one long poll).
 TEMPORAL_WORKER_MAX_POLLERS = env.int("TEMPORAL_WORKER_MAX_POLLERS", default=4)
 # Workflows kept in each worker's sticky cache: small, since one host runs a worker per tenant.
-TEMPORAL_WORKER_CACHED_WORKFLOWS = env.int("TEMPORAL_WORKER_CACHED_WORKFLOWS", default=10)
+TEMPORAL_WORKER_CACHED_WORKFLOWS = env.int("TEMPORAL_WORKER_CACHED_WORKFLOWS", default=100)
 # Threads that run workflow tasks, shared by every worker of the host.
 TEMPORAL_WORKER_WORKFLOW_THREADS = env.int("TEMPORAL_WORKER_WORKFLOW_THREADS", default=8)
 # Most activity slots (of TEMPORAL_WORKER_ACTIVITY_THREADS) one tenant may hold at once, as a share.
